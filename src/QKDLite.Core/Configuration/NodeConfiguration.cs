@@ -1,0 +1,93 @@
+using System;
+using System.IO;
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using QKDLite.Core.Errors;
+using QKDLite.Core.KeyStore;
+
+namespace QKDLite.Core.Configuration;
+
+/// <summary>
+/// The node configuration file (JSON), read by the cmdlets, the ETSI server and replication.
+/// It names where things are and how to get the PIN, never the PIN itself.
+/// </summary>
+public sealed class NodeConfiguration
+{
+    private static readonly JsonSerializerOptions Json = new()
+    {
+        WriteIndented = true,
+        PropertyNameCaseInsensitive = true,
+        ReadCommentHandling = JsonCommentHandling.Skip,
+        AllowTrailingCommas = true,
+        DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
+        Converters = { new JsonStringEnumConverter() },
+    };
+
+    /// <summary>The node's key store.</summary>
+    public KeyStoreConfiguration? KeyStore { get; set; }
+
+    /// <summary>Reads a configuration file.</summary>
+    public static NodeConfiguration Load(string path)
+    {
+        var full = Path.GetFullPath(path);
+        if (!File.Exists(full))
+            throw new QKDLiteException(ErrorIds.NodeConfigurationNotFound, QKDLiteErrorCategory.ObjectNotFound,
+                $"The node configuration file '{full}' does not exist. Run Initialize-KeyStore, or Connect-KeyStore with -Save.", full);
+        try
+        {
+            var configuration = JsonSerializer.Deserialize<NodeConfiguration>(File.ReadAllText(full), Json)
+                ?? throw new JsonException("The file is empty.");
+            configuration.KeyStore?.Validate(full);
+            return configuration;
+        }
+        catch (JsonException e)
+        {
+            throw new QKDLiteException(ErrorIds.NodeConfigurationInvalid, QKDLiteErrorCategory.InvalidData,
+                $"The node configuration file '{full}' is not valid JSON: {e.Message}", full, e);
+        }
+    }
+
+    /// <summary>Writes the configuration atomically: a reader sees the old file or the new one, never half of one.</summary>
+    public void Save(string path)
+    {
+        var full = Path.GetFullPath(path);
+        var directory = Path.GetDirectoryName(full)!;
+        Directory.CreateDirectory(directory);
+        var temporary = Path.Combine(directory, "." + Path.GetFileName(full) + "." + Guid.NewGuid().ToString("N") + ".tmp");
+        try
+        {
+            File.WriteAllText(temporary, JsonSerializer.Serialize(this, Json));
+            if (File.Exists(full)) File.Replace(temporary, full, null);
+            else File.Move(temporary, full);
+        }
+        finally
+        {
+            if (File.Exists(temporary)) File.Delete(temporary);
+        }
+    }
+}
+
+/// <summary>The key store section of the node configuration.</summary>
+public sealed class KeyStoreConfiguration
+{
+    /// <summary>PKCS#11 library path.</summary>
+    public string Library { get; set; } = string.Empty;
+    /// <summary>Token label.</summary>
+    public string TokenLabel { get; set; } = string.Empty;
+    /// <summary>SoftHSM2 configuration file for a local store.</summary>
+    public string? SoftHsmConfig { get; set; }
+    /// <summary>Owner-only file holding the PIN, for unattended use.</summary>
+    public string? PinFile { get; set; }
+    /// <summary>Environment variable holding the PIN, for automation pipelines.</summary>
+    public string? PinEnvironmentVariable { get; set; }
+
+    /// <summary>The settings to open this key store with.</summary>
+    public KeyStoreSettings ToSettings() => new(Library, TokenLabel, SoftHsmConfig);
+
+    internal void Validate(string file)
+    {
+        if (string.IsNullOrWhiteSpace(Library) || string.IsNullOrWhiteSpace(TokenLabel))
+            throw new QKDLiteException(ErrorIds.NodeConfigurationInvalid, QKDLiteErrorCategory.InvalidData,
+                $"The key store section of '{file}' must name both Library and TokenLabel.", file);
+    }
+}

@@ -1,0 +1,54 @@
+namespace QKDLite.Core.Errors;
+
+/// <summary>Stable error ids. Renaming one breaks scripts that test for it: add, never rename.</summary>
+public static class ErrorIds
+{
+    /// <summary>The PKCS#11 library file does not exist or cannot be loaded.</summary>
+    public const string KeyStoreLibraryNotFound = nameof(KeyStoreLibraryNotFound);
+    /// <summary>No token with the configured label is present.</summary>
+    public const string KeyStoreTokenNotFound = nameof(KeyStoreTokenNotFound);
+    /// <summary>The token refused the PIN.</summary>
+    public const string KeyStorePinIncorrect = nameof(KeyStorePinIncorrect);
+    /// <summary>The token's user PIN is locked.</summary>
+    public const string KeyStorePinLocked = nameof(KeyStorePinLocked);
+    /// <summary>No PIN was given and no PIN source is configured.</summary>
+    public const string KeyStorePinMissing = nameof(KeyStorePinMissing);
+    /// <summary>The PIN file is readable by other users.</summary>
+    public const string PinFileNotOwnerOnly = nameof(PinFileNotOwnerOnly);
+    /// <summary>The PIN file does not exist.</summary>
+    public const string PinFileNotFound = nameof(PinFileNotFound);
+    /// <summary>The named environment variable holding the PIN is not set.</summary>
+    public const string PinEnvironmentVariableNotSet = nameof(PinEnvironmentVariableNotSet);
+    /// <summary>A PKCS#11 call failed for a reason not listed elsewhere.</summary>
+    public const string KeyStoreOperationFailed = nameof(KeyStoreOperationFailed);
+    /// <summary>The token or device disappeared.</summary>
+    public const string KeyStoreUnavailable = nameof(KeyStoreUnavailable);
+    /// <summary>No key store is selected for this session and none is configured.</summary>
+    public const string KeyStoreNotConnected = nameof(KeyStoreNotConnected);
+    /// <summary>The process already loaded SoftHSM2 with another configuration.</summary>
+    public const string SoftHsmConfigurationConflict = nameof(SoftHsmConfigurationConflict);
+    /// <summary>A token with that label exists already.</summary>
+    public const string KeyStoreExists = nameof(KeyStoreExists);
+    /// <summary>The node configuration file is malformed.</summary>
+    public const string NodeConfigurationInvalid = nameof(NodeConfigurationInvalid);
+    /// <summary>The node configuration file does not exist.</summary>
+    public const string NodeConfigurationNotFound = nameof(NodeConfigurationNotFound);
+    /// <summary>Key size is not a multiple of 8 bits.</summary>
+    public const string KeySizeNotMultipleOf8 = nameof(KeySizeNotMultipleOf8);
+    /// <summary>Key size is outside the supported range.</summary>
+    public const string KeySizeOutOfRange = nameof(KeySizeOutOfRange);
+    /// <summary>Key count is zero, negative or too large.</summary>
+    public const string KeyCountOutOfRange = nameof(KeyCountOutOfRange);
+    /// <summary>The keyID is empty or contains characters outside the allowed set.</summary>
+    public const string KeyIdInvalid = nameof(KeyIdInvalid);
+    /// <summary>The keyLabel is empty, too long or contains control characters.</summary>
+    public const string KeyLabelInvalid = nameof(KeyLabelInvalid);
+    /// <summary>Another key already has that label.</summary>
+    public const string DuplicateKeyLabel = nameof(DuplicateKeyLabel);
+    /// <summary>The number of labels given does not match the number of keys requested.</summary>
+    public const string KeyLabelCountMismatch = nameof(KeyLabelCountMismatch);
+    /// <summary>No key has that label.</summary>
+    public const string KeyNotFound = nameof(KeyNotFound);
+    /// <summary>The requested key source is not available in this version or configuration.</summary>
+    public const string KeySourceNotAvailable = nameof(KeySourceNotAvailable);
+}

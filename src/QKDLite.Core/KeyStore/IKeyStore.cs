@@ -1,0 +1,46 @@
+using System.Collections.Generic;
+using System.Threading;
+using QKDLite.Core.Keys;
+using QKDLite.Core.Sources;
+
+namespace QKDLite.Core.KeyStore;
+
+/// <summary>
+/// A store of quantum keys. Listing, counting and lookup see only active keys; pending
+/// (prepared, not committed) keys stay invisible.
+/// </summary>
+public interface IKeyStore
+{
+    /// <summary>The settings the store was opened with.</summary>
+    KeyStoreSettings Settings { get; }
+
+    /// <summary>Describes the store and its token.</summary>
+    KeyStoreInfo Describe();
+
+    /// <summary>Checks a creation request against the rules and the store; throws and changes nothing when it is bad.</summary>
+    void CheckNewKeys(NewKeysRequest request);
+
+    /// <summary>
+    /// Creates the requested keys from <paramref name="source"/>, yielding each once it is stored.
+    /// The request is checked before the first key is created.
+    /// </summary>
+    IEnumerable<QuantumKeyInfo> CreateKeys(NewKeysRequest request, IKeyMaterialSource source, CancellationToken cancellation = default);
+
+    /// <summary>The active key with this label, or null.</summary>
+    QuantumKeyInfo? Find(string label);
+
+    /// <summary>Active keys, optionally of one keyID, oldest first.</summary>
+    IReadOnlyList<QuantumKeyInfo> List(string? keyId = null);
+
+    /// <summary>Number of active keys per keyID.</summary>
+    IReadOnlyDictionary<string, int> CountByKeyId();
+
+    /// <summary>Destroys the active key with this label; throws KeyNotFound when there is none.</summary>
+    void Remove(string label);
+
+    /// <summary>
+    /// Returns a copy of the key bytes, taken out of the token by wrapping under a one-time session key.
+    /// The caller owns the array and must clear it.
+    /// </summary>
+    byte[] ReadKeyMaterial(string label);
+}

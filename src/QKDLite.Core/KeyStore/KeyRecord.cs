@@ -1,0 +1,94 @@
+using System;
+using System.Globalization;
+using System.Text;
+using QKDLite.Core.Keys;
+
+namespace QKDLite.Core.KeyStore;
+
+/// <summary>
+/// The metadata QKDLite keeps with each key, stored in the key's CKA_ID attribute.
+/// PKCS#11 secret keys have no free-form attribute that every HSM supports; CKA_ID is the one
+/// byte-array attribute the standard leaves to the application. The keyID comes first, in clear
+/// UTF-8, so vendor tools still show it; a separator and a short versioned record follow:
+/// <c>keyID 0x1F "1|C|unix-milliseconds|A"</c> (source Classical/Qrng/Kme, state Active/Pending).
+/// </summary>
+internal readonly struct KeyRecord
+{
+    private const byte Separator = 0x1F;
+    private const string Version = "1";
+
+    public KeyRecord(string keyId, KeySource source, DateTimeOffset created, KeyState state)
+    {
+        KeyId = keyId;
+        Source = source;
+        Created = created;
+        State = state;
+    }
+
+    public string KeyId { get; }
+    public KeySource Source { get; }
+    public DateTimeOffset Created { get; }
+    public KeyState State { get; }
+
+    public KeyRecord WithState(KeyState state) => new(KeyId, Source, Created, state);
+
+    public byte[] Encode()
+    {
+        var tail = string.Join("|", Version, SourceCode(Source), Created.ToUnixTimeMilliseconds().ToString(CultureInfo.InvariantCulture), State == KeyState.Active ? "A" : "P");
+        var id = Encoding.UTF8.GetBytes(KeyId);
+        var rest = Encoding.ASCII.GetBytes(tail);
+        var result = new byte[id.Length + 1 + rest.Length];
+        Buffer.BlockCopy(id, 0, result, 0, id.Length);
+        result[id.Length] = Separator;
+        Buffer.BlockCopy(rest, 0, result, id.Length + 1, rest.Length);
+        return result;
+    }
+
+    /// <summary>Reads a record; false for keys that QKDLite did not create (foreign CKA_ID).</summary>
+    public static bool TryDecode(byte[]? value, out KeyRecord record)
+    {
+        record = default;
+        if (value is null) return false;
+        var split = Array.IndexOf(value, Separator);
+        if (split <= 0) return false;
+        string keyId, tail;
+        try
+        {
+            keyId = new UTF8Encoding(false, true).GetString(value, 0, split);
+            tail = Encoding.ASCII.GetString(value, split + 1, value.Length - split - 1);
+        }
+        catch (ArgumentException)
+        {
+            return false;
+        }
+        var parts = tail.Split('|');
+        if (parts.Length != 4 || parts[0] != Version) return false;
+        if (!TryParseSource(parts[1], out var source)) return false;
+        if (!long.TryParse(parts[2], NumberStyles.None, CultureInfo.InvariantCulture, out var millis)) return false;
+        KeyState state;
+        if (parts[3] == "A") state = KeyState.Active;
+        else if (parts[3] == "P") state = KeyState.Pending;
+        else return false;
+        record = new KeyRecord(keyId, source, DateTimeOffset.FromUnixTimeMilliseconds(millis), state);
+        return true;
+    }
+
+    private static string SourceCode(KeySource source) => source switch
+    {
+        KeySource.Classical => "C",
+        KeySource.Qrng => "Q",
+        KeySource.Kme => "K",
+        _ => throw new ArgumentOutOfRangeException(nameof(source)),
+    };
+
+    private static bool TryParseSource(string code, out KeySource source)
+    {
+        switch (code)
+        {
+            case "C": source = KeySource.Classical; return true;
+            case "Q": source = KeySource.Qrng; return true;
+            case "K": source = KeySource.Kme; return true;
+            default: source = default; return false;
+        }
+    }
+}
