@@ -69,6 +69,9 @@ public static class PinSources
     public static void WriteNewFile(string path, byte[] pin)
     {
         var full = Path.GetFullPath(path);
+        if (File.Exists(full))
+            throw new QKDLiteException(ErrorIds.PinFileExists, QKDLiteErrorCategory.ResourceExists,
+                $"The PIN file '{full}' exists already; QKDLite never overwrites a PIN file.", full);
         using var stream = new FileStream(full, FileMode.CreateNew, FileAccess.Write, FileShare.None);
         UnixFileMode.SetOwnerOnlyFile(full);
         stream.Write(pin, 0, pin.Length);

@@ -17,6 +17,8 @@ public static class ErrorIds
     public const string PinFileNotOwnerOnly = nameof(PinFileNotOwnerOnly);
     /// <summary>The PIN file does not exist.</summary>
     public const string PinFileNotFound = nameof(PinFileNotFound);
+    /// <summary>A new PIN file was to be written where a file exists already.</summary>
+    public const string PinFileExists = nameof(PinFileExists);
     /// <summary>The named environment variable holding the PIN is not set.</summary>
     public const string PinEnvironmentVariableNotSet = nameof(PinEnvironmentVariableNotSet);
     /// <summary>A PKCS#11 call failed for a reason not listed elsewhere.</summary>

@@ -1,0 +1,31 @@
+@{
+    RootModule             = 'bin/QKDLite.dll'
+    ModuleVersion          = '0.1.0'
+    GUID                   = '6b0f3f5e-2f7c-4c55-9d8e-3a7f1f0c9b21'
+    Author                 = 'QKDLite'
+    CompanyName            = 'QKDLite'
+    Copyright              = '(c) QKDLite. All rights reserved.'
+    Description            = 'Quantum key management: QKD and QRNG keys stored in PKCS#11 HSMs, replicated between sites and delivered over ETSI GS QKD 014.'
+    PowerShellVersion      = '5.1'
+    CompatiblePSEditions   = @('Desktop', 'Core')
+    FormatsToProcess       = @('bin/QKDLite.Format.ps1xml')
+    CmdletsToExport        = @(
+        'Initialize-KeyStore'
+        'Connect-KeyStore'
+        'Disconnect-KeyStore'
+        'Get-KeyStore'
+        'New-QuantumKey'
+        'Get-QuantumKey'
+        'Remove-QuantumKey'
+        'Get-KeyCount'
+    )
+    FunctionsToExport      = @()
+    AliasesToExport        = @()
+    VariablesToExport      = @()
+    PrivateData            = @{
+        PSData = @{
+            Tags       = @('QKD', 'QRNG', 'PKCS11', 'HSM', 'ETSI', 'PostQuantum', 'KeyManagement')
+            ProjectUri = ''
+        }
+    }
+}

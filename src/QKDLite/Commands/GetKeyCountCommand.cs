@@ -1,0 +1,42 @@
+using System.Linq;
+using System.Management.Automation;
+using QKDLite.Completion;
+using QKDLite.Output;
+
+namespace QKDLite.Commands;
+
+/// <summary>Counts the active keys per keyID.</summary>
+[Cmdlet(VerbsCommon.Get, "KeyCount")]
+[OutputType(typeof(KeyCountInfo))]
+public sealed class GetKeyCountCommand : QKDLiteCmdlet
+{
+    /// <summary>keyIDs to count; wildcards allowed. A keyID without keys counts 0. All keyIDs when omitted.</summary>
+    [Parameter(Position = 0, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true)]
+    [ArgumentCompleter(typeof(KeyIdCompleter))]
+    [SupportsWildcards]
+    [ValidateNotNullOrEmpty]
+    public string[]? KeyId { get; set; }
+
+    /// <inheritdoc />
+    protected override void ProcessRecord()
+    {
+        var store = RequireKeyStore();
+        var counts = Terminating(store.CountByKeyId);
+        var token = store.Settings.TokenLabel;
+        if (KeyId is null)
+        {
+            foreach (var pair in counts) WriteObject(new KeyCountInfo(pair.Key, pair.Value, token));
+            return;
+        }
+        foreach (var keyId in KeyId)
+        {
+            if (!WildcardPattern.ContainsWildcardCharacters(keyId))
+            {
+                WriteObject(new KeyCountInfo(keyId, counts.TryGetValue(keyId, out var n) ? n : 0, token));
+                continue;
+            }
+            var pattern = new WildcardPattern(keyId, WildcardOptions.IgnoreCase);
+            foreach (var pair in counts.Where(p => pattern.IsMatch(p.Key))) WriteObject(new KeyCountInfo(pair.Key, pair.Value, token));
+        }
+    }
+}

@@ -1,0 +1,60 @@
+using System.Management.Automation;
+using QKDLite.Completion;
+using QKDLite.Core.Keys;
+
+namespace QKDLite.Commands;
+
+/// <summary>Destroys keys in the session's key store, by label or from the pipeline.</summary>
+[Cmdlet(VerbsCommon.Remove, "QuantumKey", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.High, DefaultParameterSetName = LabelSet)]
+[OutputType(typeof(QuantumKeyInfo))]
+public sealed class RemoveQuantumKeyCommand : QKDLiteCmdlet
+{
+    private const string LabelSet = "Label";
+    private const string InputObjectSet = "InputObject";
+
+    /// <summary>Labels of the keys to destroy.</summary>
+    [Parameter(Mandatory = true, Position = 0, ParameterSetName = LabelSet, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true)]
+    [ArgumentCompleter(typeof(KeyLabelCompleter))]
+    [Alias("key_ID", "KeyLabel")]
+    [ValidateNotNullOrEmpty]
+    public string[]? Label { get; set; }
+
+    /// <summary>Keys to destroy, as returned by Get-QuantumKey or New-QuantumKey.</summary>
+    [Parameter(Mandatory = true, ParameterSetName = InputObjectSet, ValueFromPipeline = true)]
+    [ValidateNotNull]
+    public QuantumKeyInfo[]? InputObject { get; set; }
+
+    /// <summary>Destroys without asking for confirmation.</summary>
+    [Parameter]
+    public SwitchParameter Force { get; set; }
+
+    /// <summary>Returns each destroyed key's description.</summary>
+    [Parameter]
+    public SwitchParameter PassThru { get; set; }
+
+    /// <inheritdoc />
+    protected override void ProcessRecord()
+    {
+        var store = RequireKeyStore();
+        if (InputObject is not null)
+        {
+            foreach (var key in InputObject) Remove(key.Label);
+        }
+        else
+        {
+            foreach (var label in Label!) Remove(label);
+        }
+
+        void Remove(string label)
+        {
+            if (!ShouldProcessUnlessForced(Force, $"key '{label}' in key store '{store.Settings.TokenLabel}'", "Destroy quantum key")) return;
+            QuantumKeyInfo? removed = null;
+            PerItem(() =>
+            {
+                removed = PassThru ? store.Find(label) : null;
+                store.Remove(label);
+            });
+            if (removed is not null) WriteObject(removed);
+        }
+    }
+}
