@@ -116,6 +116,15 @@ public sealed class KeyStoreTests : IClassFixture<TestStore>
     }
 
     [Fact]
+    public void The_token_lives_in_the_nodes_own_directory_not_the_system_wide_one()
+    {
+        var tokens = System.IO.Path.Combine(_fixture.DataDirectory, "tokens");
+        var tokenFolders = System.IO.Directory.GetDirectories(tokens);
+        Assert.Contains(tokenFolders, folder => System.IO.File.Exists(System.IO.Path.Combine(folder, "token.object"))
+            && System.IO.File.ReadAllText(System.IO.Path.Combine(folder, "token.object"), System.Text.Encoding.Latin1).Contains(_fixture.TokenLabel));
+    }
+
+    [Fact]
     public void A_wrong_pin_is_refused_with_KeyStorePinIncorrect()
     {
         var e = Assert.Throws<QKDLiteException>(() => Pkcs11KeyStore.Open(_fixture.Settings, System.Text.Encoding.UTF8.GetBytes("wrong-pin")));

@@ -183,6 +183,9 @@ public sealed class Pkcs11KeyStore : IKeyStore
         var changed = false;
         try
         {
+            // One freshness check per batch, not per key: labels were checked up front and new UUIDs cannot collide.
+            KeyIndex index;
+            lock (_gate) index = Fresh(session);
             for (var i = 0; i < request.Count; i++)
             {
                 cancellation.ThrowIfCancellationRequested();
@@ -190,7 +193,7 @@ public sealed class Pkcs11KeyStore : IKeyStore
                 QuantumKeyInfo key;
                 lock (_gate)
                 {
-                    var index = Fresh(session);
+                    if (_index is not null) index = _index;
                     if (index.ContainsLabel(label)) throw DuplicateLabel(label, "is already used by another key in this store");
                     source.Fill(material);
                     var created = DateTimeOffset.FromUnixTimeMilliseconds(DateTimeOffset.UtcNow.ToUnixTimeMilliseconds());

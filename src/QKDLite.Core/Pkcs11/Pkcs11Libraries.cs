@@ -37,7 +37,7 @@ internal static class Pkcs11Libraries
                         $"This process already uses SoftHSM2 with the configuration '{current}'. Start a new PowerShell session to use the key store configured in '{wanted}'.",
                         wanted);
                 }
-                Environment.SetEnvironmentVariable(SoftHsmConfigVariable, wanted);
+                NativeEnvironment.Set(SoftHsmConfigVariable, wanted);
             }
             if (Loaded.TryGetValue(fullPath, out var library)) return library;
             if (!File.Exists(fullPath))
