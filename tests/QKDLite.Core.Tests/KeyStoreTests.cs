@@ -40,6 +40,14 @@ public sealed class KeyStoreTests : IClassFixture<TestStore>
         Assert.Equal(6, found.CheckValue.Length);
     }
 
+    [Fact]
+    public void Listing_keeps_creation_order_within_a_batch()
+    {
+        var keyId = NewKeyId();
+        var created = _store.CreateKeys(new NewKeysRequest(keyId, 20, 128), new SystemRandomSource()).Select(k => k.Label).ToList();
+        Assert.Equal(created, ReopenedView().List(keyId).Select(k => k.Label));
+    }
+
     [Theory]
     [InlineData(128)]
     [InlineData(192)]

@@ -10,7 +10,7 @@ namespace QKDLite.Core.KeyStore;
 /// PKCS#11 secret keys have no free-form attribute that every HSM supports; CKA_ID is the one
 /// byte-array attribute the standard leaves to the application. The keyID comes first, in clear
 /// UTF-8, so vendor tools still show it; a separator and a short versioned record follow:
-/// <c>keyID 0x1F "1|C|unix-milliseconds|A"</c> (source Classical/Qrng/Kme, state Active/Pending).
+/// <c>keyID 0x1F "1|C|unix-microseconds|A"</c> (source Classical/Qrng/Kme, state Active/Pending).
 /// </summary>
 internal readonly struct KeyRecord
 {
@@ -34,7 +34,7 @@ internal readonly struct KeyRecord
 
     public byte[] Encode()
     {
-        var tail = string.Join("|", Version, SourceCode(Source), Created.ToUnixTimeMilliseconds().ToString(CultureInfo.InvariantCulture), State == KeyState.Active ? "A" : "P");
+        var tail = string.Join("|", Version, SourceCode(Source), ToUnixMicroseconds(Created).ToString(CultureInfo.InvariantCulture), State == KeyState.Active ? "A" : "P");
         var id = Encoding.UTF8.GetBytes(KeyId);
         var rest = Encoding.ASCII.GetBytes(tail);
         var result = new byte[id.Length + 1 + rest.Length];
@@ -64,14 +64,20 @@ internal readonly struct KeyRecord
         var parts = tail.Split('|');
         if (parts.Length != 4 || parts[0] != Version) return false;
         if (!TryParseSource(parts[1], out var source)) return false;
-        if (!long.TryParse(parts[2], NumberStyles.None, CultureInfo.InvariantCulture, out var millis)) return false;
+        if (!long.TryParse(parts[2], NumberStyles.None, CultureInfo.InvariantCulture, out var micros)) return false;
         KeyState state;
         if (parts[3] == "A") state = KeyState.Active;
         else if (parts[3] == "P") state = KeyState.Pending;
         else return false;
-        record = new KeyRecord(keyId, source, DateTimeOffset.FromUnixTimeMilliseconds(millis), state);
+        record = new KeyRecord(keyId, source, FromUnixMicroseconds(micros), state);
         return true;
     }
+
+    /// <summary>Microseconds since 1970, so that keys created in one batch keep their order.</summary>
+    public static long ToUnixMicroseconds(DateTimeOffset time) => (time.UtcTicks - DateTimeOffset.FromUnixTimeMilliseconds(0).UtcTicks) / 10;
+
+    public static DateTimeOffset FromUnixMicroseconds(long micros) =>
+        new(DateTimeOffset.FromUnixTimeMilliseconds(0).UtcTicks + micros * 10, TimeSpan.Zero);
 
     private static string SourceCode(KeySource source) => source switch
     {

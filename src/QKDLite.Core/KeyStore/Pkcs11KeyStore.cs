@@ -196,7 +196,7 @@ public sealed class Pkcs11KeyStore : IKeyStore
                     if (_index is not null) index = _index;
                     if (index.ContainsLabel(label)) throw DuplicateLabel(label, "is already used by another key in this store");
                     source.Fill(material);
-                    var created = DateTimeOffset.FromUnixTimeMilliseconds(DateTimeOffset.UtcNow.ToUnixTimeMilliseconds());
+                    var created = NextCreationTime();
                     var record = new KeyRecord(request.KeyId, source.Kind, created, KeyState.Active);
                     key = new QuantumKeyInfo(label, request.KeyId, request.SizeBits, source.Kind, created, KeyState.Active,
                         KeyCheckValue.Compute(material, isAes), tokenLabel);
@@ -325,6 +325,22 @@ public sealed class Pkcs11KeyStore : IKeyStore
                 session.DestroyObject(ephemeral);
             }
         }
+    }
+
+    private static long _lastCreatedMicros;
+
+    /// <summary>Creation time at microsecond precision, strictly increasing within the process, so listings keep creation order.</summary>
+    private static DateTimeOffset NextCreationTime()
+    {
+        long next;
+        long last;
+        do
+        {
+            last = Interlocked.Read(ref _lastCreatedMicros);
+            next = Math.Max(KeyRecord.ToUnixMicroseconds(DateTimeOffset.UtcNow), last + 1);
+        }
+        while (Interlocked.CompareExchange(ref _lastCreatedMicros, next, last) != last);
+        return KeyRecord.FromUnixMicroseconds(next);
     }
 
     private KeyIndex.Entry ActiveEntry(KeyIndex index, string label)

@@ -1,0 +1,106 @@
+#Requires -Version 7.0
+<#
+.SYNOPSIS
+    QKDLite's key-store benchmarks, each side by side with the raw Pkcs11Interop baseline on the same token.
+.DESCRIPTION
+    (a) New-QuantumKey -Count N against a raw Pkcs11Interop loop doing the same C_CreateObject calls,
+        interleaved raw, QKDLite, QKDLite, raw so that the token's growth favours neither side.
+    (b) Get-QuantumKey -Label and Get-KeyCount with StoreSize keys in the token, against SoftHSM2's own
+        find-by-label.
+    The token lives on tmpfs when the machine has one. Prints the figures and the ratios; never fails on them.
+#>
+[CmdletBinding()]
+param(
+    [int] $KeyCount = 1000,
+    [int] $StoreSize = 10000,
+    [int] $Lookups = 200
+)
+$ErrorActionPreference = 'Stop'
+$PSStyle.OutputRendering = 'PlainText'
+$repo = (Resolve-Path (Join-Path $PSScriptRoot '../..')).Path
+
+$rawOut = Join-Path $repo 'artifacts/bench/raw'
+& dotnet build (Join-Path $PSScriptRoot 'RawPkcs11Baseline') -c Release -o $rawOut --nologo -v quiet | Out-Null
+if ($LASTEXITCODE -ne 0) { throw "Building the raw baseline failed (exit $LASTEXITCODE)." }
+$rawTool = Join-Path $rawOut 'RawPkcs11Baseline.dll'
+
+$root = if (Test-Path '/dev/shm') { '/dev/shm' } else { [IO.Path]::GetTempPath() }
+$data = Join-Path $root ('qkdlite-bench-' + [guid]::NewGuid().ToString('N').Substring(0, 8))
+$env:QKDLITE_HOME = $data
+try {
+    Import-Module (Join-Path $repo 'QKDLite.psd1') -Force
+    $store = Initialize-KeyStore -TokenLabel Bench -NewPinFile -WarningAction SilentlyContinue
+    $config = Get-Content (Join-Path $data 'node.json') -Raw | ConvertFrom-Json
+    $env:SOFTHSM2_CONF = $config.KeyStore.SoftHsmConfig
+    $rawArgs = @($config.KeyStore.Library, $config.KeyStore.TokenLabel, $config.KeyStore.PinFile)
+
+    function Invoke-Raw([string[]] $Arguments) {
+        $line = & dotnet $rawTool @Arguments
+        if ($LASTEXITCODE -ne 0) { throw "The raw baseline failed (exit $LASTEXITCODE)." }
+        $line | ConvertFrom-Json
+    }
+    function Measure-Cmdlet([int] $Count) {
+        $timer = [Diagnostics.Stopwatch]::StartNew()
+        $null = New-QuantumKey -KeyId BenchCmdlet -Count $Count
+        $timer.Stop()
+        $timer.Elapsed.TotalMilliseconds
+    }
+    function Get-Median([double[]] $Values) { ($Values | Sort-Object)[[int][math]::Floor($Values.Count / 2)] }
+    function Get-Percentile([double[]] $Values, [double] $P) { ($Values | Sort-Object)[[int][math]::Min($Values.Count - 1, [math]::Floor($Values.Count * $P))] }
+
+    Write-Host "QKDLite benchmark: token on $root, $KeyCount keys per run, $StoreSize keys for lookups"
+    Write-Host ''
+
+    # Warm the PowerShell side (JIT, first session, index); the raw tool warms itself in-process.
+    $null = Measure-Cmdlet 10
+
+    # (a) Creation, interleaved A B B A.
+    $raw1 = (Invoke-Raw (@('create') + $rawArgs + @("$KeyCount", 'BenchRaw'))).ms
+    $cmd1 = Measure-Cmdlet $KeyCount
+    $cmd2 = Measure-Cmdlet $KeyCount
+    $raw2 = (Invoke-Raw (@('create') + $rawArgs + @("$KeyCount", 'BenchRaw'))).ms
+    $rawRate = 2 * $KeyCount / (($raw1 + $raw2) / 1000)
+    $cmdRate = 2 * $KeyCount / (($cmd1 + $cmd2) / 1000)
+    $createRatio = $cmdRate / $rawRate
+    Write-Host ('(a) runs in order: raw {0:N0} ms, New-QuantumKey {1:N0} ms, New-QuantumKey {2:N0} ms, raw {3:N0} ms' -f $raw1, $cmd1, $cmd2, $raw2)
+
+    # (b) Lookups in a store of StoreSize keys.
+    $present = (Get-KeyCount | Measure-Object -Property Count -Sum).Sum
+    if ($present -lt $StoreSize) { $null = Invoke-Raw (@('create') + $rawArgs + @("$($StoreSize - $present)", 'BenchFill')) }
+    $coldTimer = [Diagnostics.Stopwatch]::StartNew()
+    $total = (Get-KeyCount | Measure-Object -Property Count -Sum).Sum
+    $coldTimer.Stop()
+    $labels = Get-QuantumKey | Get-Random -Count $Lookups -SetSeed 20261127 | ForEach-Object Label
+    $lookupTimes = foreach ($label in $labels) {
+        $timer = [Diagnostics.Stopwatch]::StartNew()
+        $found = Get-QuantumKey -Label $label
+        $timer.Stop()
+        if ($found.Label -ne $label) { throw "Lookup of $label returned the wrong key." }
+        $timer.Elapsed.TotalMilliseconds
+    }
+    $countTimes = foreach ($i in 1..20) {
+        $timer = [Diagnostics.Stopwatch]::StartNew()
+        $null = Get-KeyCount
+        $timer.Stop()
+        $timer.Elapsed.TotalMilliseconds
+    }
+    $rawFind = (Invoke-Raw (@('find') + $rawArgs + @($labels[0], '5'))).medianMs
+
+    $lookupMedian = Get-Median $lookupTimes
+    $rows = @(
+        [pscustomobject]@{ Benchmark = "(a) create $KeyCount keys: raw Pkcs11Interop"; Figure = '{0:N0} keys/s' -f $rawRate; Ratio = ''; Target = '' }
+        [pscustomobject]@{ Benchmark = "(a) create $KeyCount keys: New-QuantumKey"; Figure = '{0:N0} keys/s' -f $cmdRate; Ratio = '{0:N2}x raw' -f $createRatio; Target = '>= 0.90x' }
+        [pscustomobject]@{ Benchmark = "(b) find by label, $total keys: SoftHSM2 C_FindObjects"; Figure = '{0:N2} ms median' -f $rawFind; Ratio = ''; Target = '' }
+        [pscustomobject]@{ Benchmark = "(b) Get-QuantumKey -Label, warm"; Figure = '{0:N3} ms median, {1:N3} ms p99' -f $lookupMedian, (Get-Percentile $lookupTimes 0.99); Ratio = '{0:N0}x faster' -f ($rawFind / $lookupMedian); Target = '< 5 ms' }
+        [pscustomobject]@{ Benchmark = "(b) Get-KeyCount, warm"; Figure = '{0:N3} ms median' -f (Get-Median $countTimes); Ratio = ''; Target = '< 50 ms' }
+        [pscustomobject]@{ Benchmark = "(b) index rebuild after another process wrote"; Figure = '{0:N0} ms' -f $coldTimer.Elapsed.TotalMilliseconds; Ratio = ''; Target = '' }
+    )
+    $rows | Format-Table -AutoSize | Out-String -Width 200 | Write-Host
+    Write-Host ('create ratio {0:N2} (target 0.90): {1}' -f $createRatio, $(if ($createRatio -ge 0.9) { 'met' } else { 'NOT met' }))
+    Write-Host ('label lookup median {0:N3} ms (target 5): {1}' -f $lookupMedian, $(if ($lookupMedian -lt 5) { 'met' } else { 'NOT met' }))
+    Write-Host ('key count median {0:N3} ms (target 50): {1}' -f (Get-Median $countTimes), $(if ((Get-Median $countTimes) -lt 50) { 'met' } else { 'NOT met' }))
+}
+finally {
+    Remove-Module QKDLite -ErrorAction SilentlyContinue
+    Remove-Item -Recurse -Force $data -ErrorAction SilentlyContinue
+}

@@ -1,0 +1,52 @@
+using System;
+using System.Text;
+using QKDLite.Core.Keys;
+using QKDLite.Core.KeyStore;
+using Xunit;
+
+namespace QKDLite.Core.Tests;
+
+public sealed class KeyRecordTests
+{
+    [Theory]
+    [InlineData(KeySource.Classical, KeyState.Active)]
+    [InlineData(KeySource.Qrng, KeyState.Pending)]
+    [InlineData(KeySource.Kme, KeyState.Active)]
+    public void A_record_survives_encoding(KeySource source, KeyState state)
+    {
+        var created = KeyRecord.FromUnixMicroseconds(1_795_000_000_123_456);
+        var record = new KeyRecord("VPN-A-B", source, created, state);
+        Assert.True(KeyRecord.TryDecode(record.Encode(), out var decoded));
+        Assert.Equal("VPN-A-B", decoded.KeyId);
+        Assert.Equal(source, decoded.Source);
+        Assert.Equal(state, decoded.State);
+        Assert.Equal(created, decoded.Created);
+    }
+
+    [Fact]
+    public void The_keyID_comes_first_in_clear_for_vendor_tools()
+    {
+        var encoded = new KeyRecord("PaymentMaster", KeySource.Classical, DateTimeOffset.UnixEpoch, KeyState.Active).Encode();
+        Assert.StartsWith("PaymentMaster\u001F1|C|0|A", Encoding.UTF8.GetString(encoded));
+    }
+
+    [Theory]
+    [InlineData("")]
+    [InlineData("some-vendor-id")]
+    [InlineData("K\u001F2|C|0|A")]
+    [InlineData("K\u001F1|X|0|A")]
+    [InlineData("K\u001F1|C|-5|A")]
+    [InlineData("K\u001F1|C|0|Z")]
+    [InlineData("\u001F1|C|0|A")]
+    public void Foreign_or_malformed_ids_are_not_taken_for_QKDLite_keys(string id)
+    {
+        Assert.False(KeyRecord.TryDecode(Encoding.UTF8.GetBytes(id), out _));
+    }
+
+    [Fact]
+    public void Creation_times_keep_microseconds()
+    {
+        var time = new DateTimeOffset(2026, 11, 27, 3, 40, 0, TimeSpan.Zero).AddTicks(1234560);
+        Assert.Equal(time, KeyRecord.FromUnixMicroseconds(KeyRecord.ToUnixMicroseconds(time)));
+    }
+}
