@@ -41,6 +41,25 @@ public sealed class KeyStoreTests : IClassFixture<TestStore>
     }
 
     [Fact]
+    public void Stored_keys_are_sensitive_and_their_value_cannot_be_read_directly()
+    {
+        var key = _store.CreateKeys(new NewKeysRequest(NewKeyId(), 1, 256), new SystemRandomSource()).Single();
+        var library = QKDLite.Core.Pkcs11.Pkcs11Libraries.Get(_fixture.Settings.LibraryPath, _fixture.Settings.SoftHsmConfig);
+        using var session = Pkcs11KeyStore.FindSlot(library, _fixture.TokenLabel).OpenSession(Net.Pkcs11Interop.Common.SessionType.ReadOnly);
+        var f = QKDLite.Core.Pkcs11.Pkcs11Libraries.Factory.ObjectAttributeFactory;
+        var handle = session.FindAllObjects(new() { f.Create(Net.Pkcs11Interop.Common.CKA.CKA_LABEL, key.Label) }).Single();
+        var attributes = session.GetAttributeValue(handle, new System.Collections.Generic.List<Net.Pkcs11Interop.Common.CKA>
+        {
+            Net.Pkcs11Interop.Common.CKA.CKA_SENSITIVE, Net.Pkcs11Interop.Common.CKA.CKA_EXTRACTABLE,
+            Net.Pkcs11Interop.Common.CKA.CKA_WRAP, Net.Pkcs11Interop.Common.CKA.CKA_VALUE,
+        });
+        Assert.True(attributes[0].GetValueAsBool());
+        Assert.True(attributes[1].GetValueAsBool());
+        Assert.False(attributes[2].GetValueAsBool());
+        Assert.True(attributes[3].CannotBeRead);
+    }
+
+    [Fact]
     public void Listing_keeps_creation_order_within_a_batch()
     {
         var keyId = NewKeyId();

@@ -1,0 +1,103 @@
+#Requires -Version 7.2
+<#
+.SYNOPSIS
+    Runs one Pester test file in this process and writes its counts as JSON.
+
+.DESCRIPTION
+    build.ps1 Test starts a fresh `dotnet pwsh` for each tests/Pester/*.Tests.ps1 file, because SoftHSM2
+    reads its configuration (SOFTHSM2_CONF) once per process and every test file uses its own data
+    directory. This script imports the Pester version pinned in tests/tools/tools.csproj from the NuGet
+    packages folder, runs the file with detailed output, writes NUnit XML next to the JSON result
+    (same name, .xml) and exits non-zero when anything failed.
+
+    The JSON is {"passed": N, "failed": N, "skipped": N}. "failed" counts failed tests, failed
+    containers (a file that does not parse) and failed BeforeAll/AfterAll blocks whose failure no test
+    already carries. "skipped" includes pending and inconclusive tests.
+
+.PARAMETER Path
+    The Pester test file to run.
+
+.PARAMETER ResultPath
+    Where to write the JSON counts. Its folder also receives the NUnit XML result.
+
+.EXAMPLE
+    dotnet pwsh -NoProfile -NonInteractive -File tests/Invoke-PesterFile.ps1 -Path tests/Pester/Manifest.Tests.ps1 -ResultPath artifacts/test/Manifest.Tests.json
+#>
+[CmdletBinding()]
+param(
+    [Parameter(Mandatory)][string]$Path,
+    [Parameter(Mandatory)][string]$ResultPath
+)
+
+$ErrorActionPreference = 'Stop'
+Set-StrictMode -Version Latest
+if ([Console]::IsOutputRedirected) {
+    $PSStyle.OutputRendering = 'PlainText'
+}
+
+function Get-PesterManifestPath {
+    # The version is pinned once, in tests/tools/tools.csproj (build.ps1 Bootstrap restores it).
+    $toolsProject = Join-Path $PSScriptRoot 'tools/tools.csproj'
+    $download = ([xml](Get-Content -Raw -LiteralPath $toolsProject)).SelectSingleNode("//PackageDownload[@Include='Pester']")
+    $version = $download.GetAttribute('Version').Trim('[', ']')
+    $packages = if ($env:NUGET_PACKAGES) { $env:NUGET_PACKAGES } else {
+        Join-Path ([Environment]::GetFolderPath('UserProfile')) '.nuget/packages'
+    }
+    Join-Path $packages "pester/$version/tools/Pester.psd1"
+}
+
+function Test-HasFailedTest {
+    param([Parameter(Mandatory)]$Block)
+    foreach ($test in $Block.Tests) {
+        if ($test.Result -eq 'Failed') { return $true }
+    }
+    foreach ($child in $Block.Blocks) {
+        if (Test-HasFailedTest -Block $child) { return $true }
+    }
+    $false
+}
+
+$testFile = (Resolve-Path -LiteralPath $Path).ProviderPath
+$resultFile = $ExecutionContext.SessionState.Path.GetUnresolvedProviderPathFromPSPath($ResultPath)
+$nunitFile = [IO.Path]::ChangeExtension($resultFile, '.xml')
+$null = New-Item -ItemType Directory -Force -Path (Split-Path -Parent $resultFile)
+Remove-Item -LiteralPath $resultFile, $nunitFile -ErrorAction Ignore
+
+$pesterManifest = Get-PesterManifestPath
+if (-not (Test-Path -LiteralPath $pesterManifest)) {
+    throw "Pester is not restored at $pesterManifest; run: dotnet pwsh ./build.ps1 Bootstrap"
+}
+Import-Module -Name $pesterManifest -Force
+
+$config = New-PesterConfiguration
+$config.Run.Path = $testFile
+$config.Run.PassThru = $true
+$config.Output.Verbosity = 'Detailed'
+if ([Console]::IsOutputRedirected) {
+    $config.Output.RenderMode = 'Plaintext'
+}
+$config.TestResult.Enabled = $true
+$config.TestResult.OutputFormat = 'NUnitXml'
+$config.TestResult.OutputPath = $nunitFile
+$config.TestResult.TestSuiteName = [IO.Path]::GetFileNameWithoutExtension($testFile)
+
+# Tests run with PowerShell's defaults, not with this script's strict mode and 'Stop' preference:
+# a test of a non-terminating error must behave as it would for a user.
+$result = & {
+    $ErrorActionPreference = 'Continue'
+    Set-StrictMode -Off
+    Invoke-Pester -Configuration $config
+}
+
+$unreportedBlockFailures = @($result.FailedBlocks | Where-Object { -not (Test-HasFailedTest -Block $_) }).Count
+$counts = [ordered]@{
+    passed  = [int]$result.PassedCount
+    failed  = [int]$result.FailedCount + [int]$result.FailedContainersCount + $unreportedBlockFailures
+    skipped = [int]$result.SkippedCount + [int]$result.InconclusiveCount
+}
+if ($result.Result -eq 'Failed' -and $counts.failed -eq 0) {
+    $counts.failed = 1
+}
+$counts | ConvertTo-Json -Compress | Set-Content -LiteralPath $resultFile -Encoding utf8NoBOM
+
+exit ([int]($counts.failed -gt 0))

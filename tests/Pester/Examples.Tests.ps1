@@ -1,0 +1,59 @@
+# The scripts in Examples/ run as an administrator would run them: each in its own fresh
+# PowerShell process, one after another, against one throwaway node.
+BeforeAll {
+    $script:Repo = (Resolve-Path (Join-Path $PSScriptRoot '../..')).Path
+    $root = if (Test-Path '/dev/shm') { '/dev/shm' } else { [IO.Path]::GetTempPath() }
+    $script:Node = Join-Path $root ('qkdlite-examples-' + [guid]::NewGuid().ToString('N').Substring(0, 8))
+
+    function Invoke-Example([string] $Name, [string[]] $Arguments = @()) {
+        $previous = $env:QKDLITE_HOME
+        $env:QKDLITE_HOME = $script:Node
+        try {
+            Push-Location $script:Repo
+            $output = & dotnet pwsh -NoProfile -NonInteractive -File (Join-Path $script:Repo "Examples/$Name") @Arguments 2>&1 | Out-String
+            [pscustomobject]@{ ExitCode = $LASTEXITCODE; Output = $output }
+        }
+        finally {
+            Pop-Location
+            $env:QKDLITE_HOME = $previous
+        }
+    }
+}
+
+AfterAll {
+    if (Test-Path $script:Node) { Remove-Item -Recurse -Force $script:Node }
+}
+
+Describe 'Examples' {
+    It '01 initialises the local key store with an owner-only PIN file' {
+        $result = Invoke-Example '01-Initialize-LocalKeyStore.ps1'
+        $result.ExitCode | Should -Be 0 -Because $result.Output
+        $result.Output | Should -Match 'TokenLabel\s*:\s*QKDLite'
+        (Get-Content (Join-Path $script:Node 'node.json') -Raw | ConvertFrom-Json).KeyStore.TokenLabel | Should -Be 'QKDLite'
+        if (-not $IsWindows) { [int](Get-Item (Join-Path $script:Node 'QKDLite.pin')).UnixFileMode | Should -Be 384 -Because 'the PIN file must be mode 600' }
+    }
+
+    It '02 creates keys under two keyIDs and counts them' {
+        $result = Invoke-Example '02-New-KeysAndCount.ps1' @('-Count', '5')
+        $result.ExitCode | Should -Be 0 -Because $result.Output
+        $result.Output | Should -Match 'VPN-A-B\s+5\b'
+        $result.Output | Should -Match 'PaymentMaster\s+2\b'
+    }
+
+    It '03 removes the oldest keys through the pipeline and keeps the newest' {
+        $result = Invoke-Example '03-Remove-OldestKeys.ps1' @('-KeyId', 'VPN-A-B', '-Keep', '3')
+        $result.ExitCode | Should -Be 0 -Because $result.Output
+        ([regex]::Matches($result.Output, 'VPN-A-B')).Count | Should -Be 2
+        $check = Invoke-Example '02-New-KeysAndCount.ps1' @('-Count', '1')
+        $check.Output | Should -Match 'VPN-A-B\s+4\b'
+    }
+
+    It 'Start-Demo runs the main job end to end and removes its throwaway store' {
+        $before = @(Get-ChildItem ($(if (Test-Path '/dev/shm') { '/dev/shm' } else { [IO.Path]::GetTempPath() })) -Filter 'qkdlite-demo-*' -ErrorAction SilentlyContinue).Count
+        $result = Invoke-Example 'Start-Demo.ps1'
+        $result.ExitCode | Should -Be 0 -Because $result.Output
+        $result.Output | Should -Match 'Done: 9 keys created, 4 removed, 5 left'
+        $result.Output | Should -Match 'was removed'
+        @(Get-ChildItem ($(if (Test-Path '/dev/shm') { '/dev/shm' } else { [IO.Path]::GetTempPath() })) -Filter 'qkdlite-demo-*' -ErrorAction SilentlyContinue).Count | Should -Be $before
+    }
+}
