@@ -69,6 +69,11 @@ if (-not (Test-Path -LiteralPath $pesterManifest)) {
 }
 Import-Module -Name $pesterManifest -Force
 
+# Plain text everywhere, also in the child processes tests start: ANSI escapes in a failure message
+# would make the NUnit report invalid XML and hide the results.
+$env:NO_COLOR = '1'
+$PSStyle.OutputRendering = 'PlainText'
+
 $config = New-PesterConfiguration
 $config.Run.Path = $testFile
 $config.Run.PassThru = $true

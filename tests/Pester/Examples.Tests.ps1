@@ -8,6 +8,7 @@ BeforeAll {
     function Invoke-Example([string] $Name, [string[]] $Arguments = @()) {
         $previous = $env:QKDLITE_HOME
         $env:QKDLITE_HOME = $script:Node
+        $env:NO_COLOR = '1'   # plain text from the child, so the output can be matched
         try {
             Push-Location $script:Repo
             $output = & dotnet pwsh -NoProfile -NonInteractive -File (Join-Path $script:Repo "Examples/$Name") @Arguments 2>&1 | Out-String

@@ -52,13 +52,18 @@ public sealed class NodeConfiguration
     {
         var full = Path.GetFullPath(path);
         var directory = Path.GetDirectoryName(full)!;
-        Directory.CreateDirectory(directory);
         var temporary = Path.Combine(directory, "." + Path.GetFileName(full) + "." + Guid.NewGuid().ToString("N") + ".tmp");
         try
         {
+            Directory.CreateDirectory(directory);
             File.WriteAllText(temporary, JsonSerializer.Serialize(this, Json));
             if (File.Exists(full)) File.Replace(temporary, full, null);
             else File.Move(temporary, full);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new QKDLiteException(ErrorIds.NodeConfigurationWriteFailed, QKDLiteErrorCategory.WriteError,
+                $"The node configuration file '{full}' could not be written: {e.Message}", full, e);
         }
         finally
         {

@@ -17,6 +17,18 @@ public static class ErrorIds
     public const string PinFileNotOwnerOnly = nameof(PinFileNotOwnerOnly);
     /// <summary>The PIN file does not exist.</summary>
     public const string PinFileNotFound = nameof(PinFileNotFound);
+    /// <summary>A token label is empty, longer than 32 bytes, or contains path or control characters.</summary>
+    public const string TokenLabelInvalid = nameof(TokenLabelInvalid);
+    /// <summary>A new PIN is shorter than 4 or longer than 255 bytes.</summary>
+    public const string PinLengthInvalid = nameof(PinLengthInvalid);
+    /// <summary>Two PIN entries differ.</summary>
+    public const string PinConfirmationMismatch = nameof(PinConfirmationMismatch);
+    /// <summary>The SoftHSM2 configuration file does not exist.</summary>
+    public const string SoftHsmConfigNotFound = nameof(SoftHsmConfigNotFound);
+    /// <summary>The node configuration file could not be written.</summary>
+    public const string NodeConfigurationWriteFailed = nameof(NodeConfigurationWriteFailed);
+    /// <summary>A key object was listed from another key store than the connected one.</summary>
+    public const string KeyFromAnotherStore = nameof(KeyFromAnotherStore);
     /// <summary>A new PIN file was to be written where a file exists already.</summary>
     public const string PinFileExists = nameof(PinFileExists);
     /// <summary>The named environment variable holding the PIN is not set.</summary>

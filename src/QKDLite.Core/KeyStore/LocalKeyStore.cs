@@ -47,12 +47,8 @@ public static class LocalKeyStore
     /// </summary>
     public static KeyStoreSettings Initialize(string dataDirectory, string tokenLabel, byte[] userPin, byte[] securityOfficerPin, string? libraryPath = null)
     {
-        if (string.IsNullOrWhiteSpace(tokenLabel) || Encoding.UTF8.GetByteCount(tokenLabel) > 32)
-            throw new QKDLiteException(ErrorIds.KeyLabelInvalid, QKDLiteErrorCategory.InvalidArgument,
-                $"Token label '{tokenLabel}' is not valid: use 1 to 32 bytes.", tokenLabel);
-        if (userPin.Length < 4 || userPin.Length > 255)
-            throw new QKDLiteException(ErrorIds.KeyStorePinIncorrect, QKDLiteErrorCategory.InvalidArgument,
-                "The PIN must be 4 to 255 characters long.", tokenLabel);
+        CheckTokenLabel(tokenLabel);
+        CheckNewPin(userPin);
         var library = libraryPath ?? FindSoftHsmLibrary();
         var directory = Path.GetFullPath(dataDirectory);
         var tokens = Path.Combine(directory, "tokens");
@@ -103,6 +99,25 @@ public static class LocalKeyStore
             }
         }
         return new KeyStoreSettings(library, tokenLabel, config);
+    }
+
+    /// <summary>Throws unless the label is 1-32 bytes of printable characters without path separators (it also names the PIN file).</summary>
+    public static void CheckTokenLabel(string? tokenLabel)
+    {
+        var valid = !string.IsNullOrWhiteSpace(tokenLabel) && Encoding.UTF8.GetByteCount(tokenLabel) <= 32
+            && tokenLabel!.Trim() == tokenLabel && tokenLabel.IndexOfAny(new[] { '/', '\\', ':' }) < 0 && tokenLabel != "." && tokenLabel != ".."
+            && !tokenLabel.Any(char.IsControl);
+        if (!valid)
+            throw new QKDLiteException(ErrorIds.TokenLabelInvalid, QKDLiteErrorCategory.InvalidArgument,
+                $"Token label '{tokenLabel}' is not valid: use 1 to 32 bytes of printable characters, without '/', '\\' or ':'.", tokenLabel);
+    }
+
+    /// <summary>Throws unless a new PIN is 4 to 255 bytes long.</summary>
+    public static void CheckNewPin(byte[] pin)
+    {
+        if (pin.Length < 4 || pin.Length > 255)
+            throw new QKDLiteException(ErrorIds.PinLengthInvalid, QKDLiteErrorCategory.InvalidArgument,
+                "A new PIN must be 4 to 255 characters long.", null);
     }
 
     /// <summary>The SoftHSM2 configuration file of a data directory.</summary>

@@ -31,6 +31,9 @@ internal static class Pkcs11Libraries
                 // SoftHSM2 reads SOFTHSM2_CONF once, at C_Initialize: one configuration per process.
                 var current = Environment.GetEnvironmentVariable(SoftHsmConfigVariable);
                 var wanted = Path.GetFullPath(softHsmConfig);
+                if (!File.Exists(wanted))
+                    throw new QKDLiteException(ErrorIds.SoftHsmConfigNotFound, QKDLiteErrorCategory.ObjectNotFound,
+                        $"The SoftHSM2 configuration file '{wanted}' does not exist.", wanted);
                 if (Loaded.ContainsKey(fullPath) && !string.Equals(current, wanted, StringComparison.Ordinal))
                 {
                     throw new QKDLiteException(ErrorIds.SoftHsmConfigurationConflict, QKDLiteErrorCategory.InvalidOperation,

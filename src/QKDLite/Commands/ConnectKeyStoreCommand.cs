@@ -88,7 +88,7 @@ public sealed class ConnectKeyStoreCommand : QKDLiteCmdlet
         {
             var configuration = System.IO.File.Exists(defaultFile) ? Terminating(() => NodeConfiguration.Load(defaultFile)) : new NodeConfiguration();
             configuration.KeyStore = selected;
-            configuration.Save(defaultFile);
+            Terminating(() => { configuration.Save(defaultFile); return true; });
             WriteVerbose($"Recorded the key store in '{defaultFile}'.");
         }
         if (PassThru) WriteObject(Terminating(store.Describe));

@@ -30,13 +30,15 @@ public sealed class GetKeyCountCommand : QKDLiteCmdlet
         }
         foreach (var keyId in KeyId)
         {
-            if (!WildcardPattern.ContainsWildcardCharacters(keyId))
+            // keyIDs match without regard to case, as in Get-QuantumKey -KeyId.
+            var pattern = new WildcardPattern(keyId, WildcardOptions.IgnoreCase);
+            var matches = counts.Where(p => pattern.IsMatch(p.Key)).ToList();
+            if (matches.Count == 0 && !WildcardPattern.ContainsWildcardCharacters(keyId))
             {
-                WriteObject(new KeyCountInfo(keyId, counts.TryGetValue(keyId, out var n) ? n : 0, token));
+                WriteObject(new KeyCountInfo(keyId, 0, token));
                 continue;
             }
-            var pattern = new WildcardPattern(keyId, WildcardOptions.IgnoreCase);
-            foreach (var pair in counts.Where(p => pattern.IsMatch(p.Key))) WriteObject(new KeyCountInfo(pair.Key, pair.Value, token));
+            foreach (var pair in matches) WriteObject(new KeyCountInfo(pair.Key, pair.Value, token));
         }
     }
 }

@@ -3,6 +3,7 @@ using System.IO;
 using System.Management.Automation;
 using System.Security;
 using QKDLite.Core.Configuration;
+using QKDLite.Core.Errors;
 using QKDLite.Core.KeyStore;
 using QKDLite.Session;
 
@@ -58,9 +59,33 @@ public sealed class InitializeKeyStoreCommand : QKDLiteCmdlet
     [Parameter]
     public SecureString? SecurityOfficerPin { get; set; }
 
+    /// <summary>Asks twice: a mistyped PIN on a new token with a discarded officer PIN could never be recovered.</summary>
+    private byte[] PromptNewPin()
+    {
+        var first = PinInput.Prompt(this, $"New PIN for key store '{TokenLabel}'");
+        var second = PinInput.Prompt(this, "Enter the same PIN again");
+        try
+        {
+            var same = first.Length == second.Length;
+            for (var i = 0; same && i < first.Length; i++) same = first[i] == second[i];
+            if (!same)
+            {
+                Array.Clear(first, 0, first.Length);
+                throw new QKDLiteException(ErrorIds.PinConfirmationMismatch, QKDLiteErrorCategory.InvalidArgument,
+                    "The two PIN entries differ. Nothing was created.", TokenLabel);
+            }
+            return first;
+        }
+        finally
+        {
+            Array.Clear(second, 0, second.Length);
+        }
+    }
+
     /// <inheritdoc />
     protected override void EndProcessing()
     {
+        Terminating(() => { LocalKeyStore.CheckTokenLabel(TokenLabel); return true; });
         var directory = Path is null ? QKDLitePaths.DataDirectory : GetUnresolvedProviderPathFromPSPath(Path);
         var configurationFile = QKDLitePaths.ConfigurationFile(directory);
         if (!ShouldProcess(directory, $"Create local key store '{TokenLabel}'")) return;
@@ -80,10 +105,16 @@ public sealed class InitializeKeyStoreCommand : QKDLiteCmdlet
                 Terminating(() => { PinSources.WriteNewFile(target, pin); return true; });
                 createdPinFile = target;
             }
+            else if (Pin is null && PinFile is null && PinEnvironmentVariable is null)
+            {
+                userPin = Terminating(PromptNewPin);
+            }
             else
             {
                 userPin = Terminating(() => PinInput.Resolve(this, Pin, PinFile is null ? null : GetUnresolvedProviderPathFromPSPath(PinFile), PinEnvironmentVariable, $"New PIN for key store '{TokenLabel}'"));
             }
+            var newPin = userPin;
+            Terminating(() => { LocalKeyStore.CheckNewPin(newPin); return true; });
             if (SecurityOfficerPin is not null) officerPin = PinInput.ToUtf8(SecurityOfficerPin);
             else
             {
@@ -106,7 +137,7 @@ public sealed class InitializeKeyStoreCommand : QKDLiteCmdlet
                 PinFile = createdPinFile ?? (PinFile is null ? null : GetUnresolvedProviderPathFromPSPath(PinFile)),
                 PinEnvironmentVariable = PinEnvironmentVariable,
             };
-            configuration.Save(configurationFile);
+            Terminating(() => { configuration.Save(configurationFile); return true; });
             WriteVerbose($"Recorded the key store in '{configurationFile}'.");
 
             var store = Terminating(() => Pkcs11KeyStore.Open(settings, userPinCopy));

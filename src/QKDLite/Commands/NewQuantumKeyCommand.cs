@@ -44,8 +44,10 @@ public sealed class NewQuantumKeyCommand : QKDLiteCmdlet
     {
         var count = Label is not null && !MyInvocation.BoundParameters.ContainsKey(nameof(Count)) ? Label.Length : Count;
         var request = new NewKeysRequest(KeyId, count, Size, Label);
-        var store = RequireKeyStore();
+        // Rules that need no key store are checked before connecting (and perhaps prompting for a PIN).
+        Terminating(() => { KeyRules.CheckKeyId(KeyId); KeyRules.CheckSize(Size); KeyRules.CheckCount(count); return true; });
         var source = Terminating(() => SourceFor(Source));
+        var store = RequireKeyStore();
         Terminating(() => { store.CheckNewKeys(request); return true; });
         var action = $"Create {count} key(s) of {Size} bits from the {Source} source";
         if (!ShouldProcess($"keyID '{KeyId}' in key store '{store.Settings.TokenLabel}'", action)) return;

@@ -1,5 +1,6 @@
 using System.Management.Automation;
 using QKDLite.Completion;
+using QKDLite.Core.Errors;
 using QKDLite.Core.Keys;
 
 namespace QKDLite.Commands;
@@ -38,7 +39,17 @@ public sealed class RemoveQuantumKeyCommand : QKDLiteCmdlet
         var store = RequireKeyStore();
         if (InputObject is not null)
         {
-            foreach (var key in InputObject) Remove(key.Label);
+            foreach (var key in InputObject)
+            {
+                // Labels are the same on every node: a key listed from one store must not destroy another store's copy.
+                if (!string.Equals(key.TokenLabel, store.Settings.TokenLabel, System.StringComparison.Ordinal))
+                {
+                    PerItem(() => throw new QKDLiteException(ErrorIds.KeyFromAnotherStore, QKDLiteErrorCategory.InvalidArgument,
+                        $"Key '{key.Label}' was listed from key store '{key.TokenLabel}', but this session is connected to '{store.Settings.TokenLabel}'. Nothing was removed.", key.Label));
+                    continue;
+                }
+                Remove(key.Label);
+            }
         }
         else
         {
@@ -49,12 +60,12 @@ public sealed class RemoveQuantumKeyCommand : QKDLiteCmdlet
         {
             if (!ShouldProcessUnlessForced(Force, $"key '{label}' in key store '{store.Settings.TokenLabel}'", "Destroy quantum key")) return;
             QuantumKeyInfo? removed = null;
-            PerItem(() =>
+            var succeeded = PerItem(() =>
             {
                 removed = PassThru ? store.Find(label) : null;
                 store.Remove(label);
             });
-            if (removed is not null) WriteObject(removed);
+            if (succeeded && removed is not null) WriteObject(removed);
         }
     }
 }

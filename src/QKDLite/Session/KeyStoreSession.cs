@@ -53,8 +53,11 @@ internal static class KeyStoreSession
     /// <summary>Opens a store, taking the PIN from the first source given: parameter, file, variable, configuration, prompt.</summary>
     public static IKeyStore Connect(PSCmdlet cmdlet, KeyStoreConfiguration configuration, System.Security.SecureString? pin, string? pinFile, string? pinVariable)
     {
-        var pinBytes = PinInput.Resolve(cmdlet, pin, pinFile ?? configuration.PinFile, pinVariable ?? configuration.PinEnvironmentVariable,
-            $"PIN of key store '{configuration.TokenLabel}'");
+        // Options given on this call win over those recorded in the configuration.
+        var explicitGiven = pin is not null || pinFile is not null || pinVariable is not null;
+        var pinBytes = explicitGiven
+            ? PinInput.Resolve(cmdlet, pin, pinFile, pinVariable, $"PIN of key store '{configuration.TokenLabel}'")
+            : PinInput.Resolve(cmdlet, null, configuration.PinFile, configuration.PinEnvironmentVariable, $"PIN of key store '{configuration.TokenLabel}'");
         try
         {
             return Pkcs11KeyStore.Open(configuration.ToSettings(), pinBytes);
