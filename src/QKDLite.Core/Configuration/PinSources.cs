@@ -21,7 +21,7 @@ public static class PinSources
         if (!File.Exists(full))
             throw new QKDLiteException(ErrorIds.PinFileNotFound, QKDLiteErrorCategory.ObjectNotFound,
                 $"The PIN file '{full}' does not exist.", full);
-        if (UnixFileMode.IsAccessibleToOthers(full))
+        if (OwnerOnlyPermissions.IsAccessibleToOthers(full))
             throw new QKDLiteException(ErrorIds.PinFileNotOwnerOnly, QKDLiteErrorCategory.SecurityError,
                 $"The PIN file '{full}' is accessible to other users. Restrict it to its owner (chmod 600 '{full}').", full);
         var content = File.ReadAllBytes(full);
@@ -73,7 +73,7 @@ public static class PinSources
             throw new QKDLiteException(ErrorIds.PinFileExists, QKDLiteErrorCategory.ResourceExists,
                 $"The PIN file '{full}' exists already; QKDLite never overwrites a PIN file.", full);
         using var stream = new FileStream(full, FileMode.CreateNew, FileAccess.Write, FileShare.None);
-        UnixFileMode.SetOwnerOnlyFile(full);
+        OwnerOnlyPermissions.SetOwnerOnlyFile(full);
         stream.Write(pin, 0, pin.Length);
         stream.Flush(true);
     }

@@ -54,9 +54,9 @@ public static class LocalKeyStore
         var tokens = Path.Combine(directory, "tokens");
         var config = Path.Combine(directory, "softhsm2.conf");
         Directory.CreateDirectory(directory);
-        UnixFileMode.SetOwnerOnlyDirectory(directory);
+        OwnerOnlyPermissions.SetOwnerOnlyDirectory(directory);
         Directory.CreateDirectory(tokens);
-        UnixFileMode.SetOwnerOnlyDirectory(tokens);
+        OwnerOnlyPermissions.SetOwnerOnlyDirectory(tokens);
         if (!File.Exists(config))
         {
             File.WriteAllText(config,

@@ -10,7 +10,7 @@ namespace QKDLite.Core.Configuration;
 /// the .NET 7+ File.GetUnixFileMode/SetUnixFileMode are reached through reflection; on Windows
 /// (and .NET Framework) files in the user's profile are already private to the user.
 /// </summary>
-internal static class UnixFileMode
+internal static class OwnerOnlyPermissions
 {
     private const int GroupAndOtherBits = 0x3F; // 0o077
     private const int OwnerReadWrite = 0x180;   // 0o600

@@ -1,0 +1,97 @@
+using System;
+using System.IO;
+using System.Text;
+using QKDLite.Core.Configuration;
+using QKDLite.Core.Errors;
+using Xunit;
+
+namespace QKDLite.Core.Tests;
+
+public sealed class ConfigurationTests : IDisposable
+{
+    private readonly string _dir = Directory.CreateTempSubdirectory("qkdlite-config-").FullName;
+
+    public void Dispose() => Directory.Delete(_dir, true);
+
+    [Fact]
+    public void A_new_pin_file_is_owner_only_from_the_start_and_reads_back_without_the_line_break()
+    {
+        var path = Path.Combine(_dir, "node.pin");
+        PinSources.WriteNewFile(path, Encoding.UTF8.GetBytes("s3cret-pin"));
+        if (!OperatingSystem.IsWindows()) Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(path));
+        File.AppendAllText(path, "\n");
+        Assert.Equal("s3cret-pin", Encoding.UTF8.GetString(PinSources.FromFile(path)));
+    }
+
+    [Fact]
+    public void An_existing_pin_file_is_never_overwritten()
+    {
+        var path = Path.Combine(_dir, "node.pin");
+        File.WriteAllText(path, "old");
+        var e = Assert.Throws<QKDLiteException>(() => PinSources.WriteNewFile(path, Encoding.UTF8.GetBytes("new-pin")));
+        Assert.Equal(ErrorIds.PinFileExists, e.ErrorId);
+        Assert.Equal("old", File.ReadAllText(path));
+    }
+
+    [Fact]
+    public void A_pin_file_others_can_read_is_refused()
+    {
+        if (OperatingSystem.IsWindows()) return;
+        var path = Path.Combine(_dir, "open.pin");
+        File.WriteAllText(path, "1234");
+        File.SetUnixFileMode(path, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.OtherRead);
+        Assert.Equal(ErrorIds.PinFileNotOwnerOnly, Assert.Throws<QKDLiteException>(() => PinSources.FromFile(path)).ErrorId);
+        Assert.Equal(ErrorIds.PinFileNotFound, Assert.Throws<QKDLiteException>(() => PinSources.FromFile(path + ".missing")).ErrorId);
+    }
+
+    [Fact]
+    public void A_pin_from_an_unset_variable_is_a_specific_error()
+    {
+        var name = "QKDLITE_TEST_UNSET_" + Guid.NewGuid().ToString("N");
+        Assert.Equal(ErrorIds.PinEnvironmentVariableNotSet, Assert.Throws<QKDLiteException>(() => PinSources.FromEnvironment(name)).ErrorId);
+    }
+
+    [Fact]
+    public void Generated_pins_are_24_unambiguous_characters_and_differ()
+    {
+        var a = Encoding.ASCII.GetString(PinSources.Generate());
+        var b = Encoding.ASCII.GetString(PinSources.Generate());
+        Assert.Equal(24, a.Length);
+        Assert.NotEqual(a, b);
+        Assert.DoesNotContain(a, c => "0O1lI".IndexOf(c) >= 0);
+    }
+
+    [Fact]
+    public void The_configuration_round_trips_and_records_no_pin()
+    {
+        var path = Path.Combine(_dir, "node.json");
+        new NodeConfiguration
+        {
+            KeyStore = new KeyStoreConfiguration { Library = "/lib/p11.so", TokenLabel = "Node", PinFile = "/secret/node.pin" },
+        }.Save(path);
+        var loaded = NodeConfiguration.Load(path);
+        Assert.Equal("/lib/p11.so", loaded.KeyStore!.Library);
+        Assert.Equal("Node", loaded.KeyStore.TokenLabel);
+        Assert.Equal("/secret/node.pin", loaded.KeyStore.PinFile);
+        Assert.Null(loaded.KeyStore.PinEnvironmentVariable);
+        Assert.Single(Directory.GetFiles(_dir));
+    }
+
+    [Theory]
+    [InlineData("{ not json")]
+    [InlineData("{ \"KeyStore\": { \"Library\": \"\" } }")]
+    [InlineData("null")]
+    public void A_malformed_configuration_is_NodeConfigurationInvalid(string content)
+    {
+        var path = Path.Combine(_dir, "node.json");
+        File.WriteAllText(path, content);
+        Assert.Equal(ErrorIds.NodeConfigurationInvalid, Assert.Throws<QKDLiteException>(() => NodeConfiguration.Load(path)).ErrorId);
+    }
+
+    [Fact]
+    public void A_missing_configuration_is_NodeConfigurationNotFound()
+    {
+        Assert.Equal(ErrorIds.NodeConfigurationNotFound,
+            Assert.Throws<QKDLiteException>(() => NodeConfiguration.Load(Path.Combine(_dir, "none.json"))).ErrorId);
+    }
+}
