@@ -15,29 +15,34 @@ public sealed class KeyRecordTests
     public void A_record_survives_encoding(KeySource source, KeyState state)
     {
         var created = KeyRecord.FromUnixMicroseconds(1_795_000_000_123_456);
-        var record = new KeyRecord("VPN-A-B", source, created, state);
+        var record = new KeyRecord("VPN-A-B", source, created, state, 520, "0A1B2C");
         Assert.True(KeyRecord.TryDecode(record.Encode(), out var decoded));
         Assert.Equal("VPN-A-B", decoded.KeyId);
         Assert.Equal(source, decoded.Source);
         Assert.Equal(state, decoded.State);
         Assert.Equal(created, decoded.Created);
+        Assert.Equal(520, decoded.SizeBits);
+        Assert.Equal("0A1B2C", decoded.CheckValue);
     }
 
     [Fact]
     public void The_keyID_comes_first_in_clear_for_vendor_tools()
     {
-        var encoded = new KeyRecord("PaymentMaster", KeySource.Classical, DateTimeOffset.UnixEpoch, KeyState.Active).Encode();
-        Assert.StartsWith("PaymentMaster\u001F1|C|0|A", Encoding.UTF8.GetString(encoded));
+        var encoded = new KeyRecord("PaymentMaster", KeySource.Classical, DateTimeOffset.UnixEpoch, KeyState.Active, 256, "ABCDEF").Encode();
+        Assert.Equal("PaymentMaster\u001F1|C|0|A|256|ABCDEF", Encoding.UTF8.GetString(encoded));
     }
 
     [Theory]
     [InlineData("")]
     [InlineData("some-vendor-id")]
-    [InlineData("K\u001F2|C|0|A")]
-    [InlineData("K\u001F1|X|0|A")]
-    [InlineData("K\u001F1|C|-5|A")]
-    [InlineData("K\u001F1|C|0|Z")]
-    [InlineData("\u001F1|C|0|A")]
+    [InlineData("K\u001F2|C|0|A|256|ABCDEF")]
+    [InlineData("K\u001F1|X|0|A|256|ABCDEF")]
+    [InlineData("K\u001F1|C|-5|A|256|ABCDEF")]
+    [InlineData("K\u001F1|C|0|Z|256|ABCDEF")]
+    [InlineData("K\u001F1|C|0|A|0|ABCDEF")]
+    [InlineData("K\u001F1|C|0|A|256|ABC")]
+    [InlineData("K\u001F1|C|0|A")]
+    [InlineData("\u001F1|C|0|A|256|ABCDEF")]
     public void Foreign_or_malformed_ids_are_not_taken_for_QKDLite_keys(string id)
     {
         Assert.False(KeyRecord.TryDecode(Encoding.UTF8.GetBytes(id), out _));

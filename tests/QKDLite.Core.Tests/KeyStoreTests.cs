@@ -84,15 +84,19 @@ public sealed class KeyStoreTests : IClassFixture<TestStore>
         Assert.Equal(key.Created, fromToken.Created);
     }
 
-    [Fact]
-    public void Key_material_read_through_wrapping_matches_the_check_value()
+    [Theory]
+    [InlineData(256)]
+    [InlineData(128)]
+    [InlineData(520)]
+    [InlineData(72)]
+    public void Key_material_read_through_wrapping_has_the_right_length_and_check_value(int sizeBits)
     {
-        var key = _store.CreateKeys(new NewKeysRequest(NewKeyId(), 1, 256), new SystemRandomSource()).Single();
+        var key = _store.CreateKeys(new NewKeysRequest(NewKeyId(), 1, sizeBits), new SystemRandomSource()).Single();
         var material = _store.ReadKeyMaterial(key.Label);
         try
         {
-            Assert.Equal(32, material.Length);
-            Assert.Equal(key.CheckValue, KeyCheckValue.Compute(material, isAes: true));
+            Assert.Equal(sizeBits / 8, material.Length);
+            Assert.Equal(key.CheckValue, KeyCheckValue.Compute(material, isAes: KeyCheckValue.IsAesSize(sizeBits)));
         }
         finally
         {

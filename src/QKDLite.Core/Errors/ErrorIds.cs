@@ -65,4 +65,34 @@ public static class ErrorIds
     public const string KeyNotFound = nameof(KeyNotFound);
     /// <summary>The requested key source is not available in this version or configuration.</summary>
     public const string KeySourceNotAvailable = nameof(KeySourceNotAvailable);
+    /// <summary>The key store has no transport key.</summary>
+    public const string TransportKeyNotSet = nameof(TransportKeyNotSet);
+    /// <summary>A transport key exists and -Force was not given to replace it.</summary>
+    public const string TransportKeyExists = nameof(TransportKeyExists);
+    /// <summary>Fewer than two key components were given.</summary>
+    public const string TooFewComponents = nameof(TooFewComponents);
+    /// <summary>A key component is not 64 hexadecimal characters.</summary>
+    public const string ComponentMalformed = nameof(ComponentMalformed);
+    /// <summary>A key component does not match its check value.</summary>
+    public const string ComponentCheckValueMismatch = nameof(ComponentCheckValueMismatch);
+    /// <summary>Components cannot be shown because the session has no console.</summary>
+    public const string ComponentDisplayUnavailable = nameof(ComponentDisplayUnavailable);
+    /// <summary>No ML-KEM transport key request is pending on this key store.</summary>
+    public const string TransportKeyRequestNotFound = nameof(TransportKeyRequestNotFound);
+    /// <summary>The ML-KEM encapsulation key is malformed.</summary>
+    public const string EncapsulationKeyInvalid = nameof(EncapsulationKeyInvalid);
+    /// <summary>The ML-KEM ciphertext is malformed.</summary>
+    public const string CiphertextInvalid = nameof(CiphertextInvalid);
+    /// <summary>A key block is not in the key block format.</summary>
+    public const string KeyBlockMalformed = nameof(KeyBlockMalformed);
+    /// <summary>A key block has a format version this QKDLite does not know.</summary>
+    public const string KeyBlockVersionUnsupported = nameof(KeyBlockVersionUnsupported);
+    /// <summary>A key block was made under another transport key.</summary>
+    public const string KeyBlockWrongTransportKey = nameof(KeyBlockWrongTransportKey);
+    /// <summary>A key block failed authentication: its header or wrapped key was changed.</summary>
+    public const string KeyBlockTampered = nameof(KeyBlockTampered);
+    /// <summary>The token cannot wrap or unwrap a key of this size to standard RFC 5649.</summary>
+    public const string KeySizeNotExportable = nameof(KeySizeNotExportable);
+    /// <summary>Another key with different material already has the block's label.</summary>
+    public const string KeyLabelConflict = nameof(KeyLabelConflict);
 }

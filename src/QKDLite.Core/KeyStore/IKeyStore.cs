@@ -1,7 +1,10 @@
+using System;
 using System.Collections.Generic;
 using System.Threading;
+using QKDLite.Core.KeyBlocks;
 using QKDLite.Core.Keys;
 using QKDLite.Core.Sources;
+using QKDLite.Core.TransportKeys;
 
 namespace QKDLite.Core.KeyStore;
 
@@ -43,4 +46,25 @@ public interface IKeyStore
     /// The caller owns the array and must clear it.
     /// </summary>
     byte[] ReadKeyMaterial(string label);
+
+    /// <summary>Holds back the cross-process change marker until the scope ends (one write per pipeline, not per key).</summary>
+    IDisposable DeferChangeNotification();
+
+    /// <summary>The transport key's description, or null.</summary>
+    TransportKeyInfo? GetTransportKey();
+
+    /// <summary>Stores a 256-bit transport key; replaces an existing one only with <paramref name="replace"/>.</summary>
+    TransportKeyInfo SetTransportKey(byte[] transportKey, TransportKeyOrigin origin, bool replace);
+
+    /// <summary>Starts an ML-KEM transport key transfer on the receiving node.</summary>
+    TransportKeyRequest CreateTransportKeyRequest();
+
+    /// <summary>Finishes an ML-KEM transport key transfer on the receiving node.</summary>
+    TransportKeyInfo CompleteTransportKeyRequest(byte[] ciphertext, bool replace);
+
+    /// <summary>Wraps an active key into a key block under the transport key.</summary>
+    KeyBlock Export(string label);
+
+    /// <summary>Verifies a key block and stores its key; idempotent for the same key.</summary>
+    (QuantumKeyInfo Key, bool Created) Import(string blockText);
 }

@@ -10,31 +10,38 @@ namespace QKDLite.Core.KeyStore;
 /// PKCS#11 secret keys have no free-form attribute that every HSM supports; CKA_ID is the one
 /// byte-array attribute the standard leaves to the application. The keyID comes first, in clear
 /// UTF-8, so vendor tools still show it; a separator and a short versioned record follow:
-/// <c>keyID 0x1F "1|C|unix-microseconds|A"</c> (source Classical/Qrng/Kme, state Active/Pending).
+/// <c>keyID 0x1F "1|C|unix-microseconds|A|bits|KCV"</c> (source Classical/Qrng/Kme, state
+/// Active/Pending, size in bits, key check value). Size and check value are kept here because tokens
+/// do not reliably report them: SoftHSM2 sets neither CKA_VALUE_LEN nor CKA_CHECK_VALUE on unwrapped keys.
 /// </summary>
 internal readonly struct KeyRecord
 {
     private const byte Separator = 0x1F;
     private const string Version = "1";
 
-    public KeyRecord(string keyId, KeySource source, DateTimeOffset created, KeyState state)
+    public KeyRecord(string keyId, KeySource source, DateTimeOffset created, KeyState state, int sizeBits, string checkValue)
     {
         KeyId = keyId;
         Source = source;
         Created = created;
         State = state;
+        SizeBits = sizeBits;
+        CheckValue = checkValue;
     }
 
     public string KeyId { get; }
     public KeySource Source { get; }
     public DateTimeOffset Created { get; }
     public KeyState State { get; }
+    public int SizeBits { get; }
+    public string CheckValue { get; }
 
-    public KeyRecord WithState(KeyState state) => new(KeyId, Source, Created, state);
+    public KeyRecord WithState(KeyState state) => new(KeyId, Source, Created, state, SizeBits, CheckValue);
 
     public byte[] Encode()
     {
-        var tail = string.Join("|", Version, SourceCode(Source), ToUnixMicroseconds(Created).ToString(CultureInfo.InvariantCulture), State == KeyState.Active ? "A" : "P");
+        var tail = string.Join("|", Version, SourceCode(Source), ToUnixMicroseconds(Created).ToString(CultureInfo.InvariantCulture), State == KeyState.Active ? "A" : "P",
+            SizeBits.ToString(CultureInfo.InvariantCulture), CheckValue);
         var id = Encoding.UTF8.GetBytes(KeyId);
         var rest = Encoding.ASCII.GetBytes(tail);
         var result = new byte[id.Length + 1 + rest.Length];
@@ -62,14 +69,16 @@ internal readonly struct KeyRecord
             return false;
         }
         var parts = tail.Split('|');
-        if (parts.Length != 4 || parts[0] != Version) return false;
+        if (parts.Length != 6 || parts[0] != Version) return false;
         if (!TryParseSource(parts[1], out var source)) return false;
         if (!long.TryParse(parts[2], NumberStyles.None, CultureInfo.InvariantCulture, out var micros)) return false;
         KeyState state;
         if (parts[3] == "A") state = KeyState.Active;
         else if (parts[3] == "P") state = KeyState.Pending;
         else return false;
-        record = new KeyRecord(keyId, source, FromUnixMicroseconds(micros), state);
+        if (!int.TryParse(parts[4], NumberStyles.None, CultureInfo.InvariantCulture, out var sizeBits) || sizeBits <= 0) return false;
+        if (parts[5].Length != 6) return false;
+        record = new KeyRecord(keyId, source, FromUnixMicroseconds(micros), state, sizeBits, parts[5]);
         return true;
     }
 

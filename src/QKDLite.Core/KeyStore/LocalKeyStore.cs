@@ -101,6 +101,20 @@ public static class LocalKeyStore
         return new KeyStoreSettings(library, tokenLabel, config);
     }
 
+    /// <summary>
+    /// Throws KeyStoreExists when the data directory already has a token with this label, before
+    /// anything (such as a new PIN file) is written for it.
+    /// </summary>
+    public static void CheckTokenAbsent(string dataDirectory, string tokenLabel, string? libraryPath = null)
+    {
+        var config = SoftHsmConfigFile(dataDirectory);
+        if (!File.Exists(config)) return;
+        var library = libraryPath ?? FindSoftHsmLibrary();
+        if (Pkcs11KeyStore.TokenLabels(library, config).Contains(tokenLabel))
+            throw new QKDLiteException(ErrorIds.KeyStoreExists, QKDLiteErrorCategory.ResourceExists,
+                $"A token labelled '{tokenLabel}' already exists in '{Path.Combine(Path.GetFullPath(dataDirectory), "tokens")}'. Connect to it with Connect-KeyStore, or choose another label.", tokenLabel);
+    }
+
     /// <summary>Throws unless the label is 1-32 bytes of printable characters without path separators (it also names the PIN file).</summary>
     public static void CheckTokenLabel(string? tokenLabel)
     {

@@ -19,7 +19,7 @@ namespace QKDLite.Core.KeyStore;
 /// PKCS#11 login is per process, so the instance keeps one session open to hold the login and
 /// opens a short session for each operation.
 /// </summary>
-public sealed class Pkcs11KeyStore : IKeyStore
+public sealed partial class Pkcs11KeyStore : IKeyStore
 {
     private static readonly object OpenGate = new();
     private static readonly Dictionary<string, Pkcs11KeyStore> OpenStores = new(StringComparer.Ordinal);
@@ -54,9 +54,13 @@ public sealed class Pkcs11KeyStore : IKeyStore
     public static Pkcs11KeyStore Open(KeyStoreSettings settings, byte[] pin)
     {
         var library = Pkcs11Libraries.Get(settings.LibraryPath, settings.SoftHsmConfig);
-        var key = System.IO.Path.GetFullPath(settings.LibraryPath) + "\n" + settings.TokenLabel;
         lock (OpenGate)
         {
+            var slot = FindSlot(library, settings.TokenLabel);
+            // Keyed by the token itself, not the path it was reached by: a second name for the same
+            // library must not skip the PIN check (login is per process, so the token would say "already logged in").
+            var tokenInfo = Pkcs11Errors.Call("read token information", settings.TokenLabel, slot.GetTokenInfo);
+            var key = tokenInfo.ManufacturerId.Trim() + "\n" + tokenInfo.Model.Trim() + "\n" + tokenInfo.SerialNumber.Trim() + "\n" + settings.TokenLabel;
             if (OpenStores.TryGetValue(key, out var open))
             {
                 if (!open.PinMatches(pin))
@@ -64,7 +68,6 @@ public sealed class Pkcs11KeyStore : IKeyStore
                         "The key store refused the PIN. Check the PIN source; repeated failures may lock the token.", settings.TokenLabel);
                 return open;
             }
-            var slot = FindSlot(library, settings.TokenLabel);
             var session = Pkcs11Errors.Call("open a session", settings.TokenLabel, () => slot.OpenSession(SessionType.ReadWrite));
             try
             {
@@ -197,9 +200,9 @@ public sealed class Pkcs11KeyStore : IKeyStore
                     if (index.ContainsLabel(label)) throw DuplicateLabel(label, "is already used by another key in this store");
                     source.Fill(material);
                     var created = NextCreationTime();
-                    var record = new KeyRecord(request.KeyId, source.Kind, created, KeyState.Active);
-                    key = new QuantumKeyInfo(label, request.KeyId, request.SizeBits, source.Kind, created, KeyState.Active,
-                        KeyCheckValue.Compute(material, isAes), tokenLabel);
+                    var checkValue = KeyCheckValue.Compute(material, isAes);
+                    var record = new KeyRecord(request.KeyId, source.Kind, created, KeyState.Active, request.SizeBits, checkValue);
+                    key = new QuantumKeyInfo(label, request.KeyId, request.SizeBits, source.Kind, created, KeyState.Active, checkValue, tokenLabel);
                     var template = KeyTemplate(label, record, isAes, material);
                     IObjectHandle handle;
                     try
@@ -295,35 +298,50 @@ public sealed class Pkcs11KeyStore : IKeyStore
         {
             using var session = OpenSession();
             var entry = ActiveEntry(Fresh(session), label);
-            var f = Pkcs11Libraries.Factory;
-            // A one-time, non-sensitive session key: the stored key leaves the token only wrapped.
-            var ephemeralTemplate = new List<IObjectAttribute>
-            {
-                f.ObjectAttributeFactory.Create(CKA.CKA_CLASS, CKO.CKO_SECRET_KEY),
-                f.ObjectAttributeFactory.Create(CKA.CKA_KEY_TYPE, CKK.CKK_AES),
-                f.ObjectAttributeFactory.Create(CKA.CKA_VALUE_LEN, 32UL),
-                f.ObjectAttributeFactory.Create(CKA.CKA_TOKEN, false),
-                f.ObjectAttributeFactory.Create(CKA.CKA_SENSITIVE, false),
-                f.ObjectAttributeFactory.Create(CKA.CKA_EXTRACTABLE, true),
-                f.ObjectAttributeFactory.Create(CKA.CKA_WRAP, true),
-            };
-            var ephemeral = Pkcs11Errors.Call("create a session key", label,
-                () => session.GenerateKey(f.MechanismFactory.Create(CKM.CKM_AES_KEY_GEN), ephemeralTemplate));
-            byte[]? kek = null;
-            byte[]? wrapped = null;
-            try
-            {
-                using var mechanism = f.MechanismFactory.Create(CKM.CKM_AES_KEY_WRAP_PAD);
-                wrapped = Pkcs11Errors.Call("wrap a key", label, () => session.WrapKey(mechanism, ephemeral, entry.Handle));
-                kek = session.GetAttributeValue(ephemeral, new List<CKA> { CKA.CKA_VALUE })[0].GetValueAsByteArray();
-                return SoftwareKeyWrap.UnwrapPadded(kek, wrapped);
-            }
-            finally
-            {
-                if (kek is not null) Array.Clear(kek, 0, kek.Length);
-                if (wrapped is not null) Array.Clear(wrapped, 0, wrapped.Length);
-                session.DestroyObject(ephemeral);
-            }
+            return ReadMaterial(session, entry.Handle, label, entry.Key!.SizeBits / 8);
+        }
+    }
+
+    /// <summary>
+    /// A copy of a key's bytes, taken out of the token wrapped under a one-time, non-sensitive session
+    /// key and unwrapped in software: the stored key itself leaves the token only wrapped.
+    /// </summary>
+    private static byte[] ReadMaterial(ISession session, IObjectHandle handle, string label, int length)
+    {
+        var f = Pkcs11Libraries.Factory;
+        var ephemeralTemplate = new List<IObjectAttribute>
+        {
+            f.ObjectAttributeFactory.Create(CKA.CKA_CLASS, CKO.CKO_SECRET_KEY),
+            f.ObjectAttributeFactory.Create(CKA.CKA_KEY_TYPE, CKK.CKK_AES),
+            f.ObjectAttributeFactory.Create(CKA.CKA_VALUE_LEN, 32UL),
+            f.ObjectAttributeFactory.Create(CKA.CKA_TOKEN, false),
+            f.ObjectAttributeFactory.Create(CKA.CKA_SENSITIVE, false),
+            f.ObjectAttributeFactory.Create(CKA.CKA_EXTRACTABLE, true),
+            f.ObjectAttributeFactory.Create(CKA.CKA_WRAP, true),
+        };
+        var ephemeral = Pkcs11Errors.Call("create a session key", label,
+            () => session.GenerateKey(f.MechanismFactory.Create(CKM.CKM_AES_KEY_GEN), ephemeralTemplate));
+        byte[]? kek = null;
+        byte[]? wrapped = null;
+        try
+        {
+            using var mechanism = f.MechanismFactory.Create(CKM.CKM_AES_KEY_WRAP_PAD);
+            wrapped = Pkcs11Errors.Call("wrap a key", label, () => session.WrapKey(mechanism, ephemeral, handle));
+            kek = session.GetAttributeValue(ephemeral, new List<CKA> { CKA.CKA_VALUE })[0].GetValueAsByteArray();
+            var padded = SoftwareKeyWrap.UnwrapPadded(kek, wrapped);
+            // SoftHSM2 2.6.1 wraps a key whose length is not a multiple of 8 bytes as if it were
+            // zero-padded to one (see WrapPadCompliance): cut back to the key's real length.
+            if (padded.Length == length) return padded;
+            var exact = new byte[length];
+            Buffer.BlockCopy(padded, 0, exact, 0, Math.Min(length, padded.Length));
+            Array.Clear(padded, 0, padded.Length);
+            return exact;
+        }
+        finally
+        {
+            if (kek is not null) Array.Clear(kek, 0, kek.Length);
+            if (wrapped is not null) Array.Clear(wrapped, 0, wrapped.Length);
+            session.DestroyObject(ephemeral);
         }
     }
 
@@ -367,8 +385,52 @@ public sealed class Pkcs11KeyStore : IKeyStore
         return _index;
     }
 
-    /// <summary>Publishes a change to other processes. Call under _gate, after the change.</summary>
+    private int _deferDepth;
+    private bool _changePending;
+
+    /// <summary>
+    /// Holds back the change marker until the returned scope is disposed, so that a pipeline of many
+    /// single-key operations writes it once rather than once per key. Other processes see the
+    /// changes when the scope ends.
+    /// </summary>
+    public IDisposable DeferChangeNotification()
+    {
+        lock (_gate) _deferDepth++;
+        return new DeferScope(this);
+    }
+
+    private sealed class DeferScope : IDisposable
+    {
+        private Pkcs11KeyStore? _store;
+
+        public DeferScope(Pkcs11KeyStore store) => _store = store;
+
+        public void Dispose()
+        {
+            var store = Interlocked.Exchange(ref _store, null);
+            if (store is null) return;
+            lock (store._gate)
+            {
+                if (--store._deferDepth > 0 || !store._changePending) return;
+                store._changePending = false;
+                using var session = store.OpenSession();
+                store.PublishChange(session);
+            }
+        }
+    }
+
+    /// <summary>Publishes a change to other processes (now, or when the deferral ends). Call under _gate, after the change.</summary>
     private void MarkChanged(ISession session)
+    {
+        if (_deferDepth > 0)
+        {
+            _changePending = true;
+            return;
+        }
+        PublishChange(session);
+    }
+
+    private void PublishChange(ISession session)
     {
         var before = _generation.Read(session);
         var inStep = before.SequenceEqual(_indexGeneration);
@@ -386,7 +448,7 @@ public sealed class Pkcs11KeyStore : IKeyStore
             f.Create(CKA.CKA_CLASS, CKO.CKO_SECRET_KEY),
             f.Create(CKA.CKA_TOKEN, true),
         };
-        var wanted = new List<CKA> { CKA.CKA_LABEL, CKA.CKA_ID, CKA.CKA_VALUE_LEN, CKA.CKA_CHECK_VALUE };
+        var wanted = new List<CKA> { CKA.CKA_LABEL, CKA.CKA_ID };
         var index = new KeyIndex();
         foreach (var handle in session.FindAllObjects(template))
         {
@@ -404,16 +466,14 @@ public sealed class Pkcs11KeyStore : IKeyStore
             QuantumKeyInfo? key = null;
             if (!attributes[1].CannotBeRead && KeyRecord.TryDecode(attributes[1].GetValueAsByteArray(), out var record))
             {
-                var sizeBits = attributes[2].CannotBeRead ? 0 : (int)attributes[2].GetValueAsUlong() * 8;
-                var checkValue = attributes[3].CannotBeRead ? string.Empty : KeyCheckValue.ToHex(attributes[3].GetValueAsByteArray(), 3);
-                key = new QuantumKeyInfo(label!, record.KeyId, sizeBits, record.Source, record.Created, record.State, checkValue, Settings.TokenLabel);
+                key = new QuantumKeyInfo(label!, record.KeyId, record.SizeBits, record.Source, record.Created, record.State, record.CheckValue, Settings.TokenLabel);
             }
             index.Add(label!, new KeyIndex.Entry(handle, key));
         }
         return index;
     }
 
-    private static List<IObjectAttribute> KeyTemplate(string label, KeyRecord record, bool isAes, byte[] material)
+    private static List<IObjectAttribute> KeyTemplate(string label, KeyRecord record, bool isAes, byte[]? material)
     {
         var f = Pkcs11Libraries.Factory.ObjectAttributeFactory;
         var template = new List<IObjectAttribute>
@@ -435,8 +495,8 @@ public sealed class Pkcs11KeyStore : IKeyStore
             // A business key must never wrap other keys out of the HSM.
             f.Create(CKA.CKA_WRAP, false),
             f.Create(CKA.CKA_UNWRAP, false),
-            f.Create(CKA.CKA_VALUE, material),
         };
+        if (material is not null) template.Add(f.Create(CKA.CKA_VALUE, material));
         if (isAes)
         {
             template.Add(f.Create(CKA.CKA_ENCRYPT, true));

@@ -29,7 +29,8 @@ internal sealed class StoreGeneration
     {
         for (var attempt = 0; ; attempt++)
         {
-            _markers ??= FindMarkers(session);
+            // While the token has no marker, look again each time: another process may create the first one.
+            if (_markers is null || _markers.Count == 0) _markers = FindMarkers(session);
             try
             {
                 var value = new List<byte>();
@@ -49,10 +50,13 @@ internal sealed class StoreGeneration
     /// <summary>Replaces the marker value and returns the new one.</summary>
     public byte[] Bump(ISession session)
     {
-        _markers ??= FindMarkers(session);
+        if (_markers is null || _markers.Count == 0) _markers = FindMarkers(session);
         if (_markers.Count == 0)
         {
-            _markers.Add(session.CreateObject(Template(NewValue())));
+            session.CreateObject(Template(NewValue()));
+            // Find again rather than keep only our own: a process that created one at the same moment
+            // must be read and written too, or the two would never see each other's changes.
+            _markers = FindMarkers(session);
             return Read(session);
         }
         foreach (var marker in _markers)

@@ -25,7 +25,14 @@ internal static class Pkcs11Libraries
     {
         lock (Gate)
         {
-            var fullPath = Path.GetFullPath(path);
+            var fullPath = RealPath(path);
+            if (!Loaded.ContainsKey(fullPath) && !File.Exists(fullPath))
+            {
+                throw new QKDLiteException(ErrorIds.KeyStoreLibraryNotFound, QKDLiteErrorCategory.NotInstalled,
+                    $"The PKCS#11 library '{Path.GetFullPath(path)}' does not exist. Install it (for the local store: apt-get install softhsm2) or correct the library path.",
+                    Path.GetFullPath(path));
+            }
+            string? previousConfig = null;
             if (softHsmConfig is not null)
             {
                 // SoftHSM2 reads SOFTHSM2_CONF once, at C_Initialize: one configuration per process.
@@ -40,15 +47,13 @@ internal static class Pkcs11Libraries
                         $"This process already uses SoftHSM2 with the configuration '{current}'. Start a new PowerShell session to use the key store configured in '{wanted}'.",
                         wanted);
                 }
-                NativeEnvironment.Set(SoftHsmConfigVariable, wanted);
+                if (!Loaded.ContainsKey(fullPath))
+                {
+                    previousConfig = current ?? string.Empty;
+                    NativeEnvironment.Set(SoftHsmConfigVariable, wanted);
+                }
             }
             if (Loaded.TryGetValue(fullPath, out var library)) return library;
-            if (!File.Exists(fullPath))
-            {
-                throw new QKDLiteException(ErrorIds.KeyStoreLibraryNotFound, QKDLiteErrorCategory.NotInstalled,
-                    $"The PKCS#11 library '{fullPath}' does not exist. Install it (for the local store: apt-get install softhsm2) or correct the library path.",
-                    fullPath);
-            }
             NativeLibraryPatch.Apply();
             try
             {
@@ -56,12 +61,28 @@ internal static class Pkcs11Libraries
             }
             catch (Exception e) when (e is UnmanagedException or Pkcs11Exception or DllNotFoundException or BadImageFormatException)
             {
+                // A failed load changes nothing: the next attempt may use another configuration.
+                if (previousConfig is not null) NativeEnvironment.Set(SoftHsmConfigVariable, previousConfig);
                 throw new QKDLiteException(ErrorIds.KeyStoreLibraryNotFound, QKDLiteErrorCategory.NotInstalled,
                     $"The PKCS#11 library '{fullPath}' could not be loaded: {e.Message}", fullPath, e);
             }
             Loaded.Add(fullPath, library);
             return library;
         }
+    }
+
+    /// <summary>
+    /// The file a path finally points to, so that two names of one library (Debian links
+    /// /usr/lib/softhsm/libsofthsm2.so to the multiarch directory) share one loaded instance.
+    /// FileSystemInfo.ResolveLinkTarget is .NET 6+, reached through reflection from netstandard2.0.
+    /// </summary>
+    private static string RealPath(string path)
+    {
+        var full = Path.GetFullPath(path);
+        var resolve = typeof(FileSystemInfo).GetMethod("ResolveLinkTarget", new[] { typeof(bool) });
+        if (resolve is null || !File.Exists(full)) return full;
+        var target = resolve.Invoke(new FileInfo(full), new object[] { true }) as FileSystemInfo;
+        return target?.FullName ?? full;
     }
 
     /// <summary>The factories every PKCS#11 object in Core is created with.</summary>

@@ -30,12 +30,13 @@ public sealed class GetKeyCountCommand : QKDLiteCmdlet
         }
         foreach (var keyId in KeyId)
         {
-            // keyIDs match without regard to case, as in Get-QuantumKey -KeyId.
+            // keyIDs match without regard to case, as in Get-QuantumKey -KeyId; a plain keyID always
+            // gives exactly one result, adding up keyIDs that differ only in case.
             var pattern = new WildcardPattern(keyId, WildcardOptions.IgnoreCase);
             var matches = counts.Where(p => pattern.IsMatch(p.Key)).ToList();
-            if (matches.Count == 0 && !WildcardPattern.ContainsWildcardCharacters(keyId))
+            if (!WildcardPattern.ContainsWildcardCharacters(keyId))
             {
-                WriteObject(new KeyCountInfo(keyId, 0, token));
+                WriteObject(new KeyCountInfo(keyId, matches.Sum(p => p.Value), token));
                 continue;
             }
             foreach (var pair in matches) WriteObject(new KeyCountInfo(pair.Key, pair.Value, token));

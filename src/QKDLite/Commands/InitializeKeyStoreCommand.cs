@@ -96,6 +96,8 @@ public sealed class InitializeKeyStoreCommand : QKDLiteCmdlet
         var created = false;
         try
         {
+            var libraryPath = Library is null ? null : GetUnresolvedProviderPathFromPSPath(Library);
+            Terminating(() => { LocalKeyStore.CheckTokenAbsent(directory, TokenLabel, libraryPath); return true; });
             if (NewPinFile)
             {
                 Directory.CreateDirectory(directory);

@@ -6,7 +6,7 @@ using QKDLite.Core.Keys;
 namespace QKDLite.Commands;
 
 /// <summary>Destroys keys in the session's key store, by label or from the pipeline.</summary>
-[Cmdlet(VerbsCommon.Remove, "QuantumKey", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.High, DefaultParameterSetName = LabelSet)]
+[Cmdlet(VerbsCommon.Remove, "QuantumKey", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.High, DefaultParameterSetName = InputObjectSet)]
 [OutputType(typeof(QuantumKeyInfo))]
 public sealed class RemoveQuantumKeyCommand : QKDLiteCmdlet
 {

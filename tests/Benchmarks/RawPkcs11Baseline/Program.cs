@@ -41,8 +41,8 @@ if (mode == "create")
         if (i == 0) timer.Start();
         RandomNumberGenerator.Fill(material);
         var label = Guid.NewGuid().ToString("D");
-        // The same record QKDLite keeps in CKA_ID: keyID, 0x1F, version|source|created|state.
-        var id = Encoding.UTF8.GetBytes(keyId + "\u001F1|C|" + (DateTimeOffset.UtcNow - DateTimeOffset.UnixEpoch).Ticks / 10 + "|A");
+        // The same record QKDLite keeps in CKA_ID: keyID, 0x1F, version|source|created|state|bits|KCV.
+        var id = Encoding.UTF8.GetBytes(keyId + "\u001F1|C|" + (DateTimeOffset.UtcNow - DateTimeOffset.UnixEpoch).Ticks / 10 + "|A|256|" + CheckValue(material));
         var template = new List<IObjectAttribute>
         {
             f.Create(CKA.CKA_CLASS, CKO.CKO_SECRET_KEY), f.Create(CKA.CKA_KEY_TYPE, CKK.CKK_AES),
@@ -81,4 +81,12 @@ else if (mode == "find")
 else
 {
     throw new ArgumentException($"unknown mode {mode}");
+}
+
+// The AES key check value QKDLite computes for each new key (first 3 bytes of ECB of a zero block).
+static string CheckValue(byte[] key)
+{
+    using var aes = Aes.Create();
+    aes.Key = key;
+    return Convert.ToHexString(aes.EncryptEcb(new byte[16], PaddingMode.None), 0, 3);
 }

@@ -1,0 +1,154 @@
+using System;
+using System.Collections.Generic;
+using Net.Pkcs11Interop.Common;
+using Net.Pkcs11Interop.HighLevelAPI;
+using QKDLite.Core.Crypto;
+using QKDLite.Core.Errors;
+using QKDLite.Core.KeyBlocks;
+using QKDLite.Core.Keys;
+using QKDLite.Core.Pkcs11;
+
+namespace QKDLite.Core.KeyStore;
+
+/// <summary>
+/// Export and import of key blocks: keys leave and enter the token only wrapped under the transport
+/// key (RFC 5649, inside the HSM), with a header authenticated by the transport key's HMAC key.
+/// </summary>
+public sealed partial class Pkcs11KeyStore
+{
+    private bool? _wrapPadCompliant;
+
+    /// <summary>Whether the token wraps keys of any byte length as RFC 5649 says (probed once).</summary>
+    internal bool WrapPadIsCompliant
+    {
+        get
+        {
+            lock (_gate)
+            {
+                using var session = OpenSession();
+                return _wrapPadCompliant ??= WrapPadCompliance.Probe(session);
+            }
+        }
+    }
+
+    /// <summary>Wraps the active key <paramref name="label"/> into a key block.</summary>
+    public KeyBlock Export(string label)
+    {
+        lock (_gate)
+        {
+            using var session = OpenSession();
+            var index = Fresh(session);
+            var entry = ActiveEntry(index, label);
+            var transport = RequireTransportKey(session, index);
+            var key = entry.Key!;
+            if (key.SizeBits % 64 != 0 && !(_wrapPadCompliant ??= WrapPadCompliance.Probe(session)))
+                throw new QKDLiteException(ErrorIds.KeySizeNotExportable, QKDLiteErrorCategory.InvalidOperation,
+                    $"Key '{label}' is {key.SizeBits} bits. This token's RFC 5649 wrapping is not standard for keys that are not a multiple of 64 bits, so its key block could not be imported on other HSMs. Nothing was exported.", label);
+            var f = Pkcs11Libraries.Factory.MechanismFactory;
+            using var wrapMechanism = f.Create(CKM.CKM_AES_KEY_WRAP_PAD);
+            var wrapped = Pkcs11Errors.Call("wrap a key under the transport key", label, () => session.WrapKey(wrapMechanism, transport.Wrap, entry.Handle));
+            var header = new KeyBlockHeader(key.Label, key.KeyId, key.SizeBits, key.Source, key.Created, key.CheckValue, transport.Info.CheckValue);
+            var signed = KeyBlockCodec.SignedPart(header, wrapped);
+            using var macMechanism = f.Create(CKM.CKM_SHA256_HMAC);
+            var mac = Pkcs11Errors.Call("authenticate a key block", label, () => session.Sign(macMechanism, transport.Mac, signed));
+            return new KeyBlock(header, KeyBlockCodec.Text(signed, mac));
+        }
+    }
+
+    /// <summary>
+    /// Verifies a key block completely, then stores its key under the original label and keyID.
+    /// Importing a block whose key is already here (same label, same check value) changes nothing and
+    /// returns the existing key with <c>Created = false</c>; a different key under that label is refused.
+    /// </summary>
+    public (QuantumKeyInfo Key, bool Created) Import(string blockText)
+    {
+        var block = KeyBlockCodec.Parse(blockText);
+        var header = block.Header;
+        lock (_gate)
+        {
+            using var session = OpenSession();
+            var index = Fresh(session);
+            var transport = RequireTransportKey(session, index);
+            if (header.TransportKeyCheckValue != transport.Info.CheckValue)
+                throw new QKDLiteException(ErrorIds.KeyBlockWrongTransportKey, QKDLiteErrorCategory.SecurityError,
+                    $"Key block '{header.Label}' was made under the transport key with check value {header.TransportKeyCheckValue}; this node's has {transport.Info.CheckValue}. Nothing was imported.", header.Label);
+            var f = Pkcs11Libraries.Factory.MechanismFactory;
+            using (var macMechanism = f.Create(CKM.CKM_SHA256_HMAC))
+            {
+                session.Verify(macMechanism, transport.Mac, block.SignedPart, block.Mac, out var authentic);
+                if (!authentic) throw Tampered(header.Label);
+            }
+            try
+            {
+                KeyRules.CheckLabel(header.Label);
+                KeyRules.CheckKeyId(header.KeyId);
+                KeyRules.CheckSize(header.SizeBits);
+            }
+            catch (QKDLiteException e)
+            {
+                throw new QKDLiteException(ErrorIds.KeyBlockMalformed, QKDLiteErrorCategory.InvalidData,
+                    $"Key block '{header.Label}' is authentic but its header breaks QKDLite's rules: {e.Message} Nothing was imported.", header.Label, e);
+            }
+
+            var existing = index.Get(header.Label);
+            if (existing is not null)
+            {
+                if (existing.Key is not null && existing.Key.State == KeyState.Active && existing.Key.CheckValue == header.CheckValue
+                    && existing.Key.KeyId == header.KeyId)
+                    return (existing.Key, false);
+                throw new QKDLiteException(ErrorIds.KeyLabelConflict, QKDLiteErrorCategory.ResourceExists,
+                    $"Key store '{Settings.TokenLabel}' already holds a different key labelled '{header.Label}'. Nothing was imported.", header.Label);
+            }
+
+            if (header.SizeBits % 64 != 0 && !(_wrapPadCompliant ??= WrapPadCompliance.Probe(session)))
+                throw new QKDLiteException(ErrorIds.KeySizeNotExportable, QKDLiteErrorCategory.InvalidOperation,
+                    $"Key block '{header.Label}' holds a {header.SizeBits}-bit key. This token's RFC 5649 unwrapping is not standard for keys that are not a multiple of 64 bits. Nothing was imported.", header.Label);
+            var isAes = KeyCheckValue.IsAesSize(header.SizeBits);
+            var record = new KeyRecord(header.KeyId, header.Source, header.Created, KeyState.Active, header.SizeBits, header.CheckValue);
+            var template = UnwrapTemplate(header.Label, record, isAes);
+            IObjectHandle handle;
+            using (var unwrapMechanism = f.Create(CKM.CKM_AES_KEY_WRAP_PAD))
+            {
+                try
+                {
+                    handle = session.UnwrapKey(unwrapMechanism, transport.Wrap, block.Wrapped, template);
+                }
+                catch (Pkcs11Exception e) when (e.RV is CKR.CKR_WRAPPED_KEY_INVALID or CKR.CKR_ENCRYPTED_DATA_INVALID or CKR.CKR_WRAPPED_KEY_LEN_RANGE)
+                {
+                    throw Tampered(header.Label);
+                }
+                catch (Pkcs11Exception e)
+                {
+                    throw Pkcs11Errors.Translate(e, "unwrap a key", header.Label);
+                }
+                finally
+                {
+                    foreach (var attribute in template) attribute.Dispose();
+                }
+            }
+            // The unwrapped key must be the one the header describes; otherwise leave nothing behind.
+            // Tokens do not reliably report a check value for unwrapped keys, so it is computed here.
+            var material = ReadMaterial(session, handle, header.Label, header.SizeBits / 8);
+            var checkValue = KeyCheckValue.Compute(material, isAes);
+            Array.Clear(material, 0, material.Length);
+            if (checkValue != header.CheckValue)
+            {
+                session.DestroyObject(handle);
+                throw Tampered(header.Label);
+            }
+            var key = new QuantumKeyInfo(header.Label, header.KeyId, header.SizeBits, header.Source, header.Created, KeyState.Active, checkValue, Settings.TokenLabel);
+            index.Add(header.Label, new KeyIndex.Entry(handle, key));
+            MarkChanged(session);
+            return (key, true);
+        }
+    }
+
+    // The same attributes as a key created here, less CKA_VALUE (it comes from the block); no
+    // CKA_VALUE_LEN either, which SoftHSM2 refuses in an unwrap template.
+    private static List<IObjectAttribute> UnwrapTemplate(string label, KeyRecord record, bool isAes) =>
+        KeyTemplate(label, record, isAes, material: null);
+
+    private static QKDLiteException Tampered(string label) =>
+        new(ErrorIds.KeyBlockTampered, QKDLiteErrorCategory.SecurityError,
+            $"Key block '{label}' failed authentication: its header or wrapped key was changed, or it was not made under this node's transport key. Nothing was imported.", label);
+}

@@ -1,0 +1,308 @@
+#Requires -Version 7.2
+<#
+.SYNOPSIS
+    Shared plumbing of the QKDLite Pester tests: a private node per test file, store snapshots,
+    check values, tab completion, and fresh child PowerShell processes.
+
+.DESCRIPTION
+    Every *.Tests.ps1 file runs in its own PowerShell process (tests/Invoke-PesterFile.ps1), because
+    SoftHSM2 reads SOFTHSM2_CONF once per process. A file calls New-TestNode in its BeforeAll: that
+    makes a private data directory on tmpfs, points $env:QKDLITE_HOME at it, imports the staged
+    module and creates the node's key store; Remove-TestNode in AfterAll deletes it again.
+
+    Invoke-TestChildProcess runs a script block in another fresh PowerShell process (working
+    directory: the repository root; $env:QKDLITE_HOME inherited) and returns its output and errors
+    as data, for cross-process and "new session" tests. Values go to the child through environment
+    variables, never on its command line.
+
+    The staged module is <repo>/QKDLite.psd1; set $env:QKDLITE_TEST_MODULE to test a module staged
+    elsewhere.
+#>
+
+Set-StrictMode -Version Latest
+
+$script:RepoRoot = (Resolve-Path -LiteralPath (Join-Path $PSScriptRoot '../..')).ProviderPath
+$script:NodePrefix = 'qkdlite-test-'
+$script:AesSizes = 128, 192, 256
+
+function Get-TestRepoRoot {
+    <# .SYNOPSIS The repository root (working directory of child processes). #>
+    [OutputType([string])]
+    param()
+    $script:RepoRoot
+}
+
+function Get-TestModulePath {
+    <# .SYNOPSIS The manifest of the staged module the tests import. #>
+    [OutputType([string])]
+    param()
+    if ($env:QKDLITE_TEST_MODULE) { return $env:QKDLITE_TEST_MODULE }
+    Join-Path $script:RepoRoot 'QKDLite.psd1'
+}
+
+function New-TestDirectory {
+    <# .SYNOPSIS A new empty owner-only directory on tmpfs (else the temp folder), named qkdlite-test-<random>. #>
+    [OutputType([string])]
+    param()
+    $parent = if (Test-Path -LiteralPath '/dev/shm' -PathType Container) { '/dev/shm' } else { [IO.Path]::GetTempPath() }
+    $path = Join-Path $parent ($script:NodePrefix + [guid]::NewGuid().ToString('N').Substring(0, 12))
+    $null = New-Item -ItemType Directory -Path $path -ErrorAction Stop
+    $path
+}
+
+function New-TestNode {
+    <#
+    .SYNOPSIS
+        Creates a private node: data directory, $env:QKDLITE_HOME, module import, and (unless
+        -NoInitialize) Initialize-KeyStore -NewPinFile. Returns the data directory.
+    #>
+    [OutputType([string])]
+    param(
+        # Only make the directory and import the module; the test creates the key store itself.
+        [switch]$NoInitialize
+    )
+    $path = New-TestDirectory
+    try {
+        $env:QKDLITE_HOME = $path
+        # -Global: imported from inside this module, the cmdlets would otherwise be visible only here.
+        Import-Module -Name (Get-TestModulePath) -Force -Global -ErrorAction Stop
+        if (-not $NoInitialize) {
+            $null = Initialize-KeyStore -NewPinFile -WarningAction SilentlyContinue -ErrorAction Stop
+        }
+    }
+    catch {
+        Remove-TestNode -Path $path
+        throw
+    }
+    $path
+}
+
+function Remove-TestNode {
+    <# .SYNOPSIS Deletes a directory made by New-TestNode or New-TestDirectory (and nothing else). #>
+    param([string]$Path)
+    if (-not $Path) { return }
+    if ((Split-Path -Leaf $Path) -notlike "$($script:NodePrefix)*") {
+        throw "Refusing to delete '$Path': not a test node directory."
+    }
+    if (Test-Path -LiteralPath $Path) { Remove-Item -LiteralPath $Path -Recurse -Force }
+}
+
+function Get-TestStoreState {
+    <#
+    .SYNOPSIS
+        A text snapshot of every visible key (label, keyID, size, check value), for asserting that a
+        failed command changed nothing.
+    #>
+    [OutputType([string])]
+    param()
+    $lines = @(Get-QuantumKey -ErrorAction Stop | ForEach-Object { '{0}|{1}|{2}|{3}' -f $_.Label, $_.KeyId, $_.SizeBits, $_.CheckValue } | Sort-Object -CaseSensitive)
+    "$($lines.Count) keys`n" + ($lines -join "`n")
+}
+
+function Get-TestCheckValue {
+    <#
+    .SYNOPSIS
+        The PKCS#11 check value of raw key bytes, computed independently of QKDLite: for AES sizes the
+        first 3 bytes of AES-ECB of a zero block, for generic secrets the first 3 bytes of SHA-1.
+    #>
+    [OutputType([string])]
+    param(
+        [Parameter(Mandatory)][byte[]]$Key,
+        [Parameter(Mandatory)][int]$SizeBits
+    )
+    if ($script:AesSizes -contains $SizeBits) {
+        $aes = [System.Security.Cryptography.Aes]::Create()
+        try {
+            $aes.Key = $Key
+            $block = $aes.EncryptEcb([byte[]]::new(16), [System.Security.Cryptography.PaddingMode]::None)
+        }
+        finally { $aes.Dispose() }
+    }
+    else {
+        $block = [System.Security.Cryptography.SHA1]::HashData($Key)
+    }
+    [Convert]::ToHexString($block, 0, 3)
+}
+
+function Get-TestKeyRepresentation {
+    <#
+    .SYNOPSIS
+        Ways key bytes could show up in text: Base64, hex (both cases) and PowerShell's "{1, 2, 3…" view.
+    #>
+    [OutputType([string[]])]
+    param([Parameter(Mandatory)][byte[]]$Key)
+    $hex = [Convert]::ToHexString($Key)
+    [Convert]::ToBase64String($Key)
+    $hex
+    $hex.ToLowerInvariant()
+    # Hyphenated hex as BitConverter prints it, and the start of a default byte[] rendering.
+    [BitConverter]::ToString($Key, 0, [Math]::Min(8, $Key.Length))
+    ($Key[0..([Math]::Min(4, $Key.Length) - 1)] -join ', ')
+}
+
+function Get-TestCompletion {
+    <# .SYNOPSIS The completion texts PowerShell offers at the end of an input line. #>
+    [OutputType([string[]])]
+    param([Parameter(Mandatory)][string]$InputScript)
+    $result = TabExpansion2 -inputScript $InputScript -cursorColumn $InputScript.Length
+    @($result.CompletionMatches | ForEach-Object CompletionText)
+}
+
+function Get-TestPwshCommand {
+    # The PowerShell that runs this process, started directly: the same version as `dotnet pwsh`
+    # (a dotnet local tool), without the tool resolver's start-up cost of about a second per child.
+    $process = [Environment]::ProcessPath
+    $name = [IO.Path]::GetFileNameWithoutExtension($process)
+    $dll = Join-Path $PSHOME 'pwsh.dll'
+    if ($name -eq 'dotnet' -and (Test-Path -LiteralPath $dll)) { return @($process, $dll) }
+    if ($name -eq 'pwsh') { return @($process) }
+    @('dotnet', 'pwsh')
+}
+
+function Start-TestChildProcess {
+    <#
+    .SYNOPSIS
+        Starts a script block in a fresh `pwsh -NoProfile -NonInteractive -Command` process with the
+        staged module imported. Collect the result with Wait-TestChildProcess.
+    .PARAMETER ArgumentList
+        Named parameters for the script block (declare them with param()); passed as JSON through an
+        environment variable, so they never appear on a command line.
+    .PARAMETER Environment
+        Environment variables to set (a $null value removes the variable) in the child only.
+    #>
+    param(
+        [Parameter(Mandatory)][scriptblock]$ScriptBlock,
+        [hashtable]$ArgumentList = @{},
+        [hashtable]$Environment = @{},
+        [switch]$NoImport
+    )
+    $resultFile = Join-Path ([IO.Path]::GetTempPath()) ("qkdlite-child-" + [guid]::NewGuid().ToString('N') + '.json')
+    if (Test-Path -LiteralPath '/dev/shm' -PathType Container) {
+        $resultFile = Join-Path '/dev/shm' (Split-Path -Leaf $resultFile)
+    }
+    $import = if ($NoImport) { '' } else { "Import-Module -Name '$((Get-TestModulePath).Replace("'", "''"))' -ErrorAction Stop" }
+    $wrapper = @"
+`$ProgressPreference = 'SilentlyContinue'
+`$__out = [System.Collections.Generic.List[object]]::new()
+`$__err = [System.Collections.Generic.List[object]]::new()
+`$__term = `$null
+function __ConvertError(`$e) {
+    [ordered]@{
+        FullyQualifiedErrorId = `$e.FullyQualifiedErrorId
+        Category = [string]`$e.CategoryInfo.Category
+        Message = `$e.Exception.Message
+        TargetObject = [string]`$e.TargetObject
+    }
+}
+try {
+    $import
+    `$__params = @{}
+    if (`$env:QKDLITE_TEST_CHILD_ARGS) { `$__params = `$env:QKDLITE_TEST_CHILD_ARGS | ConvertFrom-Json -AsHashtable }
+    & {
+$($ScriptBlock.ToString())
+    } @__params 2>&1 | ForEach-Object {
+        if (`$_ -is [System.Management.Automation.ErrorRecord]) { `$__err.Add((__ConvertError `$_)) } else { `$__out.Add(`$_) }
+    }
+}
+catch {
+    `$__term = __ConvertError `$_
+}
+[ordered]@{ Output = `$__out.ToArray(); Errors = `$__err.ToArray(); TerminatingError = `$__term } |
+    ConvertTo-Json -Depth 6 -EnumsAsStrings -Compress |
+    Set-Content -LiteralPath `$env:QKDLITE_TEST_CHILD_RESULT -Encoding utf8NoBOM
+exit ([int](`$null -ne `$__term))
+"@
+    $encoded = [Convert]::ToBase64String([Text.Encoding]::Unicode.GetBytes($wrapper))
+    $command = Get-TestPwshCommand
+    $info = [System.Diagnostics.ProcessStartInfo]::new($command[0])
+    foreach ($argument in @($command | Select-Object -Skip 1) + @('-NoProfile', '-NonInteractive', '-OutputFormat', 'Text', '-EncodedCommand', $encoded)) {
+        $info.ArgumentList.Add($argument)
+    }
+    $info.WorkingDirectory = $script:RepoRoot
+    $info.UseShellExecute = $false
+    $info.RedirectStandardInput = $true
+    $info.RedirectStandardOutput = $true
+    $info.RedirectStandardError = $true
+    # A fresh process finds its key store through node.json, not through what this one loaded.
+    $null = $info.Environment.Remove('SOFTHSM2_CONF')
+    $info.Environment['QKDLITE_TEST_CHILD_RESULT'] = $resultFile
+    $info.Environment['QKDLITE_TEST_CHILD_ARGS'] = ($ArgumentList | ConvertTo-Json -Depth 5 -Compress)
+    foreach ($name in $Environment.Keys) {
+        if ($null -eq $Environment[$name]) { $null = $info.Environment.Remove($name) }
+        else { $info.Environment[$name] = [string]$Environment[$name] }
+    }
+    $process = [System.Diagnostics.Process]::Start($info)
+    $process.StandardInput.Close()
+    [pscustomobject]@{
+        Process    = $process
+        StdOut     = $process.StandardOutput.ReadToEndAsync()
+        StdErr     = $process.StandardError.ReadToEndAsync()
+        ResultFile = $resultFile
+    }
+}
+
+function Wait-TestChildProcess {
+    <#
+    .SYNOPSIS
+        Waits for a child started by Start-TestChildProcess and returns ExitCode, Output (objects
+        converted through JSON), Errors and TerminatingError (FullyQualifiedErrorId, Category,
+        Message, TargetObject), StdOut and StdErr. Kills the child when it takes too long.
+    #>
+    param(
+        [Parameter(Mandatory)]$Child,
+        [int]$TimeoutSeconds = 120
+    )
+    $process = $Child.Process
+    try {
+        if (-not $process.WaitForExit($TimeoutSeconds * 1000)) {
+            $process.Kill($true)
+            $null = $process.WaitForExit(10000)
+            throw "The child process $($process.Id) did not finish within $TimeoutSeconds s. Output: $($Child.StdOut.Result) $($Child.StdErr.Result)"
+        }
+        $process.WaitForExit()
+        $result = $null
+        if (Test-Path -LiteralPath $Child.ResultFile) {
+            $result = Get-Content -Raw -LiteralPath $Child.ResultFile | ConvertFrom-Json
+        }
+        [pscustomobject]@{
+            ExitCode         = $process.ExitCode
+            Output           = if ($result) { @($result.Output) } else { @() }
+            Errors           = if ($result) { @($result.Errors) } else { @() }
+            TerminatingError = if ($result) { $result.TerminatingError } else { $null }
+            StdOut           = $Child.StdOut.Result
+            StdErr           = $Child.StdErr.Result
+        }
+    }
+    finally {
+        $process.Dispose()
+        Remove-Item -LiteralPath $Child.ResultFile -ErrorAction Ignore
+    }
+}
+
+function Invoke-TestChildProcess {
+    <# .SYNOPSIS Start-TestChildProcess and Wait-TestChildProcess in one. #>
+    param(
+        [Parameter(Mandatory)][scriptblock]$ScriptBlock,
+        [hashtable]$ArgumentList = @{},
+        [hashtable]$Environment = @{},
+        [switch]$NoImport,
+        [int]$TimeoutSeconds = 120
+    )
+    $child = Start-TestChildProcess -ScriptBlock $ScriptBlock -ArgumentList $ArgumentList -Environment $Environment -NoImport:$NoImport
+    Wait-TestChildProcess -Child $child -TimeoutSeconds $TimeoutSeconds
+}
+
+Export-ModuleMember -Function @(
+    'Get-TestRepoRoot'
+    'Get-TestModulePath'
+    'New-TestDirectory'
+    'New-TestNode'
+    'Remove-TestNode'
+    'Get-TestStoreState'
+    'Get-TestCheckValue'
+    'Get-TestKeyRepresentation'
+    'Get-TestCompletion'
+    'Start-TestChildProcess'
+    'Wait-TestChildProcess'
+    'Invoke-TestChildProcess'
+)
