@@ -18,6 +18,11 @@
         'Get-QuantumKey'
         'Remove-QuantumKey'
         'Get-KeyCount'
+        'Set-TransportKey'
+        'Get-TransportKey'
+        'New-TransportKeyRequest'
+        'Export-QuantumKey'
+        'Import-QuantumKey'
     )
     FunctionsToExport      = @()
     AliasesToExport        = @()

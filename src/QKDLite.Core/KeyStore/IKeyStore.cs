@@ -65,6 +65,9 @@ public interface IKeyStore
     /// <summary>Wraps an active key into a key block under the transport key.</summary>
     KeyBlock Export(string label);
 
+    /// <summary>Verifies a key block completely without changing anything.</summary>
+    KeyBlock CheckImport(string blockText, out bool alreadyPresent);
+
     /// <summary>Verifies a key block and stores its key; idempotent for the same key.</summary>
     (QuantumKeyInfo Key, bool Created) Import(string blockText);
 }

@@ -68,41 +68,9 @@ public sealed partial class Pkcs11KeyStore
         {
             using var session = OpenSession();
             var index = Fresh(session);
-            var transport = RequireTransportKey(session, index);
-            if (header.TransportKeyCheckValue != transport.Info.CheckValue)
-                throw new QKDLiteException(ErrorIds.KeyBlockWrongTransportKey, QKDLiteErrorCategory.SecurityError,
-                    $"Key block '{header.Label}' was made under the transport key with check value {header.TransportKeyCheckValue}; this node's has {transport.Info.CheckValue}. Nothing was imported.", header.Label);
+            var transport = Verify(session, index, block, out var present);
+            if (present is not null) return (present, false);
             var f = Pkcs11Libraries.Factory.MechanismFactory;
-            using (var macMechanism = f.Create(CKM.CKM_SHA256_HMAC))
-            {
-                session.Verify(macMechanism, transport.Mac, block.SignedPart, block.Mac, out var authentic);
-                if (!authentic) throw Tampered(header.Label);
-            }
-            try
-            {
-                KeyRules.CheckLabel(header.Label);
-                KeyRules.CheckKeyId(header.KeyId);
-                KeyRules.CheckSize(header.SizeBits);
-            }
-            catch (QKDLiteException e)
-            {
-                throw new QKDLiteException(ErrorIds.KeyBlockMalformed, QKDLiteErrorCategory.InvalidData,
-                    $"Key block '{header.Label}' is authentic but its header breaks QKDLite's rules: {e.Message} Nothing was imported.", header.Label, e);
-            }
-
-            var existing = index.Get(header.Label);
-            if (existing is not null)
-            {
-                if (existing.Key is not null && existing.Key.State == KeyState.Active && existing.Key.CheckValue == header.CheckValue
-                    && existing.Key.KeyId == header.KeyId)
-                    return (existing.Key, false);
-                throw new QKDLiteException(ErrorIds.KeyLabelConflict, QKDLiteErrorCategory.ResourceExists,
-                    $"Key store '{Settings.TokenLabel}' already holds a different key labelled '{header.Label}'. Nothing was imported.", header.Label);
-            }
-
-            if (header.SizeBits % 64 != 0 && !(_wrapPadCompliant ??= WrapPadCompliance.Probe(session)))
-                throw new QKDLiteException(ErrorIds.KeySizeNotExportable, QKDLiteErrorCategory.InvalidOperation,
-                    $"Key block '{header.Label}' holds a {header.SizeBits}-bit key. This token's RFC 5649 unwrapping is not standard for keys that are not a multiple of 64 bits. Nothing was imported.", header.Label);
             var isAes = KeyCheckValue.IsAesSize(header.SizeBits);
             var record = new KeyRecord(header.KeyId, header.Source, header.Created, KeyState.Active, header.SizeBits, header.CheckValue);
             var template = UnwrapTemplate(header.Label, record, isAes);
@@ -145,6 +113,66 @@ public sealed partial class Pkcs11KeyStore
 
     // The same attributes as a key created here, less CKA_VALUE (it comes from the block); no
     // CKA_VALUE_LEN either, which SoftHSM2 refuses in an unwrap template.
+    /// <summary>
+    /// Checks a key block completely (format, transport key, authentication, header rules, label
+    /// conflicts) without changing anything. <paramref name="alreadyPresent"/> is true when this
+    /// store holds the block's key already, so importing it would change nothing.
+    /// </summary>
+    public KeyBlock CheckImport(string blockText, out bool alreadyPresent)
+    {
+        var block = KeyBlockCodec.Parse(blockText);
+        lock (_gate)
+        {
+            using var session = OpenSession();
+            Verify(session, Fresh(session), block, out var present);
+            alreadyPresent = present is not null;
+            return new KeyBlock(block.Header, blockText.Trim());
+        }
+    }
+
+    /// <summary>Everything short of writing; returns the transport key, and the existing key when the block's key is already here.</summary>
+    private TransportKeyHandles Verify(ISession session, KeyIndex index, KeyBlockCodec.Parsed block, out QuantumKeyInfo? alreadyPresent)
+    {
+        var header = block.Header;
+        var transport = RequireTransportKey(session, index);
+        if (header.TransportKeyCheckValue != transport.Info.CheckValue)
+            throw new QKDLiteException(ErrorIds.KeyBlockWrongTransportKey, QKDLiteErrorCategory.SecurityError,
+                $"Key block '{header.Label}' was made under the transport key with check value {header.TransportKeyCheckValue}; this node's has {transport.Info.CheckValue}. Nothing was imported.", header.Label);
+        using (var macMechanism = Pkcs11Libraries.Factory.MechanismFactory.Create(CKM.CKM_SHA256_HMAC))
+        {
+            session.Verify(macMechanism, transport.Mac, block.SignedPart, block.Mac, out var authentic);
+            if (!authentic) throw Tampered(header.Label);
+        }
+        try
+        {
+            KeyRules.CheckLabel(header.Label);
+            KeyRules.CheckKeyId(header.KeyId);
+            KeyRules.CheckSize(header.SizeBits);
+        }
+        catch (QKDLiteException e)
+        {
+            throw new QKDLiteException(ErrorIds.KeyBlockMalformed, QKDLiteErrorCategory.InvalidData,
+                $"Key block '{header.Label}' is authentic but its header breaks QKDLite's rules: {e.Message} Nothing was imported.", header.Label, e);
+        }
+        alreadyPresent = null;
+        var existing = index.Get(header.Label);
+        if (existing is not null)
+        {
+            if (existing.Key is not null && existing.Key.State == KeyState.Active && existing.Key.CheckValue == header.CheckValue
+                && existing.Key.KeyId == header.KeyId)
+            {
+                alreadyPresent = existing.Key;
+                return transport;
+            }
+            throw new QKDLiteException(ErrorIds.KeyLabelConflict, QKDLiteErrorCategory.ResourceExists,
+                $"Key store '{Settings.TokenLabel}' already holds a different key labelled '{header.Label}'. Nothing was imported.", header.Label);
+        }
+        if (header.SizeBits % 64 != 0 && !(_wrapPadCompliant ??= WrapPadCompliance.Probe(session)))
+            throw new QKDLiteException(ErrorIds.KeySizeNotExportable, QKDLiteErrorCategory.InvalidOperation,
+                $"Key block '{header.Label}' holds a {header.SizeBits}-bit key. This token's RFC 5649 unwrapping is not standard for keys that are not a multiple of 64 bits. Nothing was imported.", header.Label);
+        return transport;
+    }
+
     private static List<IObjectAttribute> UnwrapTemplate(string label, KeyRecord record, bool isAes) =>
         KeyTemplate(label, record, isAes, material: null);
 

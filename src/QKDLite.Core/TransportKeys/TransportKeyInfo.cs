@@ -6,8 +6,9 @@ namespace QKDLite.Core.TransportKeys;
 public sealed class TransportKeyInfo
 {
     /// <summary>Creates the description.</summary>
-    public TransportKeyInfo(string label, DateTimeOffset created, string checkValue, TransportKeyOrigin origin, string tokenLabel)
+    public TransportKeyInfo(string label, DateTimeOffset created, string checkValue, TransportKeyOrigin origin, string tokenLabel, string? ciphertext = null)
     {
+        Ciphertext = ciphertext;
         Label = label;
         Created = created;
         CheckValue = checkValue;
@@ -25,6 +26,14 @@ public sealed class TransportKeyInfo
     public TransportKeyOrigin Origin { get; }
     /// <summary>Token that holds it.</summary>
     public string TokenLabel { get; }
+    /// <summary>
+    /// Only on the sending node of an ML-KEM transfer: the ciphertext (Base64) to give to the receiving
+    /// node's Set-TransportKey -Ciphertext. Public: it reveals nothing of the key.
+    /// </summary>
+    public string? Ciphertext { get; }
+
+    /// <summary>The same description carrying the ciphertext of an ML-KEM transfer.</summary>
+    public TransportKeyInfo WithCiphertext(string ciphertext) => new(Label, Created, CheckValue, Origin, TokenLabel, ciphertext);
 
     /// <inheritdoc />
     public override string ToString() => $"{Label} (KCV {CheckValue})";

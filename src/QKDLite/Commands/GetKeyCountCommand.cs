@@ -8,7 +8,7 @@ namespace QKDLite.Commands;
 /// <summary>Counts the active keys per keyID.</summary>
 [Cmdlet(VerbsCommon.Get, "KeyCount")]
 [OutputType(typeof(KeyCountInfo))]
-public sealed class GetKeyCountCommand : QKDLiteCmdlet
+public sealed class GetKeyCountCommand : KeyStoreCmdlet
 {
     /// <summary>keyIDs to count; wildcards allowed. A keyID without keys counts 0. All keyIDs when omitted.</summary>
     [Parameter(Position = 0, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true)]
@@ -20,7 +20,7 @@ public sealed class GetKeyCountCommand : QKDLiteCmdlet
     /// <inheritdoc />
     protected override void ProcessRecord()
     {
-        var store = RequireKeyStore();
+        var store = KeyStore();
         var counts = Terminating(store.CountByKeyId);
         var token = store.Settings.TokenLabel;
         if (KeyId is null)

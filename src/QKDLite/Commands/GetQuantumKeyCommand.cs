@@ -13,7 +13,7 @@ namespace QKDLite.Commands;
 [Cmdlet(VerbsCommon.Get, "QuantumKey", DefaultParameterSetName = ListSet)]
 [OutputType(typeof(QuantumKeyInfo))]
 [OutputType(typeof(QuantumKeyMaterial))]
-public sealed class GetQuantumKeyCommand : QKDLiteCmdlet
+public sealed class GetQuantumKeyCommand : KeyStoreCmdlet
 {
     private const string ListSet = "List";
     private const string LabelSet = "Label";
@@ -39,7 +39,7 @@ public sealed class GetQuantumKeyCommand : QKDLiteCmdlet
     /// <inheritdoc />
     protected override void ProcessRecord()
     {
-        var store = RequireKeyStore();
+        var store = KeyStore();
         if (ParameterSetName == LabelSet)
         {
             foreach (var label in Label!)

@@ -131,7 +131,7 @@ public sealed class InitializeKeyStoreCommand : QKDLiteCmdlet
             WriteVerbose($"Created token '{TokenLabel}' in '{directory}'.");
 
             var configuration = File.Exists(configurationFile) ? Terminating(() => NodeConfiguration.Load(configurationFile)) : new NodeConfiguration();
-            configuration.KeyStore = new KeyStoreConfiguration
+            var recorded = new KeyStoreConfiguration
             {
                 Library = settings.LibraryPath,
                 TokenLabel = settings.TokenLabel,
@@ -139,8 +139,17 @@ public sealed class InitializeKeyStoreCommand : QKDLiteCmdlet
                 PinFile = createdPinFile ?? (PinFile is null ? null : GetUnresolvedProviderPathFromPSPath(PinFile)),
                 PinEnvironmentVariable = PinEnvironmentVariable,
             };
-            Terminating(() => { configuration.Save(configurationFile); return true; });
-            WriteVerbose($"Recorded the key store in '{configurationFile}'.");
+            if (configuration.KeyStore is null)
+            {
+                configuration.KeyStore = recorded;
+                Terminating(() => { configuration.Save(configurationFile); return true; });
+                WriteVerbose($"Recorded the key store in '{configurationFile}'.");
+            }
+            else
+            {
+                // The node's key store stays what node.json names; a second store is an addition for this session.
+                WriteWarning($"'{configurationFile}' still names key store '{configuration.KeyStore.TokenLabel}' as this node's store; '{TokenLabel}' is connected for this session only. Use Connect-KeyStore -Save to make it the node's store.");
+            }
 
             var store = Terminating(() => Pkcs11KeyStore.Open(settings, userPinCopy));
             KeyStoreSession.Set(store);

@@ -13,7 +13,7 @@ namespace QKDLite.Commands;
 /// <summary>Creates keys under a keyID in the session's key store, from the chosen key source.</summary>
 [Cmdlet(VerbsCommon.New, "QuantumKey", SupportsShouldProcess = true)]
 [OutputType(typeof(QuantumKeyInfo))]
-public sealed class NewQuantumKeyCommand : QKDLiteCmdlet
+public sealed class NewQuantumKeyCommand : KeyStoreCmdlet
 {
     private readonly CancellationTokenSource _stopping = new();
 
@@ -47,7 +47,7 @@ public sealed class NewQuantumKeyCommand : QKDLiteCmdlet
         // Rules that need no key store are checked before connecting (and perhaps prompting for a PIN).
         Terminating(() => { KeyRules.CheckKeyId(KeyId); KeyRules.CheckSize(Size); KeyRules.CheckCount(count); return true; });
         var source = Terminating(() => SourceFor(Source));
-        var store = RequireKeyStore();
+        var store = KeyStore();
         Terminating(() => { store.CheckNewKeys(request); return true; });
         var action = $"Create {count} key(s) of {Size} bits from the {Source} source";
         if (!ShouldProcess($"keyID '{KeyId}' in key store '{store.Settings.TokenLabel}'", action)) return;

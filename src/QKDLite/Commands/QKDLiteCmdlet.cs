@@ -9,12 +9,12 @@ namespace QKDLite.Commands;
 /// <summary>Shared plumbing of QKDLite cmdlets: the session's key store and the one error model.</summary>
 public abstract class QKDLiteCmdlet : PSCmdlet
 {
-    /// <summary>The session's key store, connecting from the node configuration if needed.</summary>
-    internal IKeyStore RequireKeyStore()
+    /// <summary>The session's key store (or the connected one named), connecting from the node configuration if needed.</summary>
+    internal IKeyStore RequireKeyStore(string? tokenLabel = null)
     {
         try
         {
-            return KeyStoreSession.Require(this);
+            return KeyStoreSession.Require(this, tokenLabel);
         }
         catch (QKDLiteException e)
         {

@@ -8,7 +8,7 @@ namespace QKDLite.Commands;
 /// <summary>Destroys keys in the session's key store, by label or from the pipeline.</summary>
 [Cmdlet(VerbsCommon.Remove, "QuantumKey", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.High, DefaultParameterSetName = InputObjectSet)]
 [OutputType(typeof(QuantumKeyInfo))]
-public sealed class RemoveQuantumKeyCommand : QKDLiteCmdlet
+public sealed class RemoveQuantumKeyCommand : KeyStoreCmdlet
 {
     private const string LabelSet = "Label";
     private const string InputObjectSet = "InputObject";
@@ -36,7 +36,8 @@ public sealed class RemoveQuantumKeyCommand : QKDLiteCmdlet
     /// <inheritdoc />
     protected override void ProcessRecord()
     {
-        var store = RequireKeyStore();
+        var store = KeyStore();
+        DeferChangesOf(store);
         if (InputObject is not null)
         {
             foreach (var key in InputObject)

@@ -1,5 +1,7 @@
 using System;
+using System.Collections.Generic;
 using System.IO;
+using System.Linq;
 using System.Management.Automation;
 using QKDLite.Core.Configuration;
 using QKDLite.Core.Errors;
@@ -8,33 +10,63 @@ using QKDLite.Core.KeyStore;
 namespace QKDLite.Session;
 
 /// <summary>
-/// The key store selected for this PowerShell process. When none is selected, the first cmdlet
-/// that needs one connects to the store in the node configuration file.
+/// The key stores connected in this PowerShell process, by token label, and the default one (the
+/// last connected). Cmdlets work on the default store unless given -TokenLabel. When none is
+/// connected, the first cmdlet that needs one connects to the store in the node configuration file.
 /// </summary>
 internal static class KeyStoreSession
 {
     private static readonly object Gate = new();
+    private static readonly Dictionary<string, IKeyStore> Connected = new(StringComparer.Ordinal);
     private static IKeyStore? _current;
 
-    /// <summary>The selected store, or null (never connects).</summary>
+    /// <summary>The default store, or null (never connects).</summary>
     public static IKeyStore? Current
     {
         get { lock (Gate) return _current; }
     }
 
+    /// <summary>Token labels of the connected stores.</summary>
+    public static IReadOnlyList<string> ConnectedLabels
+    {
+        get { lock (Gate) return Connected.Keys.ToList(); }
+    }
+
+    /// <summary>Adds a connected store and makes it the default.</summary>
     public static void Set(IKeyStore store)
     {
-        lock (Gate) _current = store;
+        lock (Gate)
+        {
+            Connected[store.Settings.TokenLabel] = store;
+            _current = store;
+        }
     }
 
-    public static void Clear()
+    /// <summary>Forgets one connected store (or all, with null); returns the labels forgotten.</summary>
+    public static IReadOnlyList<string> Clear(string? tokenLabel = null)
     {
-        lock (Gate) _current = null;
+        lock (Gate)
+        {
+            var labels = tokenLabel is null ? Connected.Keys.ToList() : Connected.ContainsKey(tokenLabel) ? new List<string> { tokenLabel } : new List<string>();
+            foreach (var label in labels) Connected.Remove(label);
+            if (_current is not null && !Connected.ContainsKey(_current.Settings.TokenLabel))
+                _current = Connected.Values.LastOrDefault();
+            return labels;
+        }
     }
 
-    /// <summary>The selected store, connecting from the node configuration first if needed.</summary>
-    public static IKeyStore Require(PSCmdlet cmdlet)
+    /// <summary>The connected store with this token label, or the default store (connecting from the node configuration if needed).</summary>
+    public static IKeyStore Require(PSCmdlet cmdlet, string? tokenLabel = null)
     {
+        if (tokenLabel is not null)
+        {
+            lock (Gate)
+            {
+                if (Connected.TryGetValue(tokenLabel, out var named)) return named;
+            }
+            throw new QKDLiteException(ErrorIds.KeyStoreNotConnected, QKDLiteErrorCategory.InvalidOperation,
+                $"Key store '{tokenLabel}' is not connected in this session. Connect it with Connect-KeyStore (or create it with Initialize-KeyStore).", tokenLabel);
+        }
         var current = Current;
         if (current is not null) return current;
         var path = QKDLitePaths.DefaultConfigurationFile;

@@ -42,6 +42,22 @@ internal static class PinInput
         using (entered) return ToUtf8(entered);
     }
 
+    /// <summary>The characters of a SecureString, for the caller to clear; never a managed string.</summary>
+    public static char[] ToChars(SecureString secure)
+    {
+        var pointer = Marshal.SecureStringToGlobalAllocUnicode(secure);
+        try
+        {
+            var chars = new char[secure.Length];
+            Marshal.Copy(pointer, chars, 0, chars.Length);
+            return chars;
+        }
+        finally
+        {
+            Marshal.ZeroFreeGlobalAllocUnicode(pointer);
+        }
+    }
+
     /// <summary>UTF-8 bytes of a SecureString without ever making a managed string of it.</summary>
     public static byte[] ToUtf8(SecureString secure)
     {

@@ -1,0 +1,78 @@
+using System.Linq;
+using System.Management.Automation;
+using QKDLite.Completion;
+using QKDLite.Core.Errors;
+using QKDLite.Core.KeyBlocks;
+using QKDLite.Core.Keys;
+using QKDLite.Core.KeyStore;
+
+namespace QKDLite.Commands;
+
+/// <summary>Turns keys into key blocks: wrapped under the transport key inside the HSM, with an authenticated header.</summary>
+[Cmdlet(VerbsData.Export, "QuantumKey", DefaultParameterSetName = InputObjectSet)]
+[OutputType(typeof(KeyBlock))]
+public sealed class ExportQuantumKeyCommand : KeyStoreCmdlet
+{
+    private const string InputObjectSet = "InputObject";
+    private const string LabelSet = "Label";
+    private const string KeyIdSet = "KeyId";
+
+    /// <summary>Keys to export, as returned by New-QuantumKey or Get-QuantumKey.</summary>
+    [Parameter(Mandatory = true, ParameterSetName = InputObjectSet, ValueFromPipeline = true)]
+    [ValidateNotNull]
+    public QuantumKeyInfo[]? InputObject { get; set; }
+
+    /// <summary>Labels of the keys to export.</summary>
+    [Parameter(Mandatory = true, Position = 0, ParameterSetName = LabelSet, ValueFromPipelineByPropertyName = true)]
+    [ArgumentCompleter(typeof(KeyLabelCompleter))]
+    [Alias("key_ID", "KeyLabel")]
+    [ValidateNotNullOrEmpty]
+    public string[]? Label { get; set; }
+
+    /// <summary>Exports every key of this keyID.</summary>
+    [Parameter(Mandatory = true, ParameterSetName = KeyIdSet)]
+    [ArgumentCompleter(typeof(KeyIdCompleter))]
+    [ValidateNotNullOrEmpty]
+    public string? KeyId { get; set; }
+
+    /// <inheritdoc />
+    protected override void ProcessRecord()
+    {
+        var store = KeyStore();
+        if (InputObject is not null)
+        {
+            foreach (var key in InputObject)
+            {
+                if (key.TokenLabel != store.Settings.TokenLabel)
+                {
+                    PerItem(() => throw new QKDLiteException(ErrorIds.KeyFromAnotherStore, QKDLiteErrorCategory.InvalidArgument,
+                        $"Key '{key.Label}' was listed from key store '{key.TokenLabel}', but this command works on '{store.Settings.TokenLabel}'. Use -TokenLabel '{key.TokenLabel}'.", key.Label));
+                    continue;
+                }
+                Export(store, key.Label);
+            }
+            return;
+        }
+        if (Label is not null)
+        {
+            foreach (var label in Label) Export(store, label);
+            return;
+        }
+        var keys = Terminating(() => store.List(KeyId));
+        var progress = new ProgressRecord(2, "Exporting quantum keys", $"keyID {KeyId}");
+        var done = 0;
+        foreach (var key in keys.Where(k => string.Equals(k.KeyId, KeyId, System.StringComparison.OrdinalIgnoreCase)))
+        {
+            Export(store, key.Label);
+            if (++done % 100 == 0)
+            {
+                progress.PercentComplete = 100 * done / keys.Count;
+                WriteProgress(progress);
+            }
+        }
+        progress.RecordType = ProgressRecordType.Completed;
+        WriteProgress(progress);
+    }
+
+    private void Export(IKeyStore store, string label) => PerItem(() => WriteObject(store.Export(label)));
+}

@@ -1,0 +1,86 @@
+using System.Collections.Generic;
+using System.IO;
+using System.Management.Automation;
+using QKDLite.Core.Errors;
+using QKDLite.Core.Keys;
+using QKDLite.Core.KeyStore;
+
+namespace QKDLite.Commands;
+
+/// <summary>
+/// Verifies key blocks (from the pipeline or files) and stores their keys under their original
+/// labels and keyIDs. Nothing is written for a block that fails any check; importing a key that is
+/// already here changes nothing.
+/// </summary>
+[Cmdlet(VerbsData.Import, "QuantumKey", SupportsShouldProcess = true, DefaultParameterSetName = TextSet)]
+[OutputType(typeof(QuantumKeyInfo))]
+public sealed class ImportQuantumKeyCommand : KeyStoreCmdlet
+{
+    private const string TextSet = "Text";
+    private const string PathSet = "Path";
+
+    /// <summary>Key blocks: KeyBlock objects from Export-QuantumKey, or their one-line text.</summary>
+    [Parameter(Mandatory = true, Position = 0, ParameterSetName = TextSet, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true)]
+    [Alias("KeyBlock")]
+    [AllowEmptyString]
+    public string[]? Text { get; set; }
+
+    /// <summary>Files with one key block per line (blank lines and lines starting with # are skipped).</summary>
+    [Parameter(Mandatory = true, ParameterSetName = PathSet)]
+    [ValidateNotNullOrEmpty]
+    public string[]? Path { get; set; }
+
+    /// <inheritdoc />
+    protected override void ProcessRecord()
+    {
+        var store = KeyStore();
+        DeferChangesOf(store);
+        foreach (var block in Blocks())
+        {
+            if (string.IsNullOrWhiteSpace(block)) continue;
+            PerItem(() =>
+            {
+                var checkedBlock = store.CheckImport(block, out var present);
+                if (present)
+                {
+                    WriteVerbose($"Key '{checkedBlock.Label}' is already in key store '{store.Settings.TokenLabel}' with the same check value; nothing to do.");
+                    WriteObject(store.Find(checkedBlock.Label));
+                    return;
+                }
+                if (!ShouldProcess($"key '{checkedBlock.Label}' (keyID {checkedBlock.KeyId}, KCV {checkedBlock.CheckValue}) into key store '{store.Settings.TokenLabel}'", "Import quantum key")) return;
+                WriteObject(store.Import(block).Key);
+            });
+        }
+    }
+
+    private IEnumerable<string> Blocks()
+    {
+        if (Text is not null)
+        {
+            foreach (var text in Text) yield return text;
+            yield break;
+        }
+        foreach (var pattern in Path!)
+        {
+            IEnumerable<string> files;
+            try
+            {
+                files = GetResolvedProviderPathFromPSPath(pattern, out _);
+            }
+            catch (ItemNotFoundException e)
+            {
+                WriteError(new ErrorRecord(e, "KeyBlockFileNotFound", ErrorCategory.ObjectNotFound, pattern));
+                continue;
+            }
+            foreach (var file in files)
+            {
+                foreach (var line in File.ReadLines(file))
+                {
+                    var trimmed = line.Trim();
+                    if (trimmed.Length == 0 || trimmed.StartsWith("#", System.StringComparison.Ordinal)) continue;
+                    yield return trimmed;
+                }
+            }
+        }
+    }
+}
