@@ -4,7 +4,9 @@
     QKDLite's main job on the local key store, shown step by step for an administrator.
 .DESCRIPTION
     Initialises a throwaway local key store, creates keys under two keyIDs, lists and counts them,
-    removes some through a pipeline, shows the result, and removes the throwaway store again.
+    removes some through a pipeline, then adds a second node on the same machine, shares a transport
+    key with it by ML-KEM, moves new keys to it as key blocks and compares both nodes by check value.
+    It removes the throwaway stores again at the end.
     Run it with: dotnet pwsh ./build.ps1 Demo
 #>
 [CmdletBinding()]
@@ -53,6 +55,37 @@ try {
         throw "Unexpected result: removed $($removed.Count), VPN-A-B left $vpnLeft, PaymentMaster left $paymentLeft."
     }
     Write-Host ("Done: 9 keys created, 4 removed, {0} left (VPN-A-B {1}, PaymentMaster {2})." -f ($vpnLeft + $paymentLeft), $vpnLeft, $paymentLeft)
+
+    Show-Step 7 "A second node on this machine: initialising key store 'RemoteNode'"
+    $null = Initialize-KeyStore -TokenLabel 'RemoteNode' -NewPinFile -WarningAction SilentlyContinue
+    Write-Host "    both nodes' tokens live in the throwaway directory; each has its own PIN file"
+
+    Show-Step 8 'Sharing a transport key by ML-KEM-1024: only the public encapsulation key and the ciphertext travel'
+    $request = New-TransportKeyRequest -TokenLabel 'RemoteNode'
+    Write-Host ("    RemoteNode publishes its encapsulation key (fingerprint {0})" -f $request.Fingerprint)
+    $sent = Set-TransportKey -TokenLabel 'DemoNode' -EncapsulationKey $request.EncapsulationKey -Confirm:$false
+    Write-Host ("    DemoNode encapsulates to it and sends back {0} bytes of ciphertext" -f [Convert]::FromBase64String($sent.Ciphertext).Length)
+    $received = Set-TransportKey -TokenLabel 'RemoteNode' -Ciphertext $sent.Ciphertext -Confirm:$false
+    Write-Host ("    transport key check values: DemoNode {0}, RemoteNode {1}" -f $sent.CheckValue, $received.CheckValue)
+    if ($sent.CheckValue -ne $received.CheckValue) { throw 'The two nodes derived different transport keys.' }
+
+    Show-Step 9 'Moving 4 new keys: New-QuantumKey | Export-QuantumKey | Import-QuantumKey'
+    Write-Host "    New-QuantumKey -TokenLabel DemoNode -KeyId VPN-A-C -Count 4 | Export-QuantumKey -TokenLabel DemoNode | Import-QuantumKey -TokenLabel RemoteNode"
+    $imported = New-QuantumKey -TokenLabel 'DemoNode' -KeyId 'VPN-A-C' -Count 4 |
+        Export-QuantumKey -TokenLabel 'DemoNode' |
+        Import-QuantumKey -TokenLabel 'RemoteNode'
+    Write-Host ("    {0} keys imported into RemoteNode, each wrapped under the transport key inside the HSM and authenticated" -f @($imported).Count)
+
+    Show-Step 10 'Comparing both nodes by key check values (never by key bytes)'
+    $onRemote = @{}
+    Get-QuantumKey -TokenLabel 'RemoteNode' -KeyId 'VPN-A-C' | ForEach-Object { $onRemote[$_.Label] = $_.CheckValue }
+    $comparison = Get-QuantumKey -TokenLabel 'DemoNode' -KeyId 'VPN-A-C' | ForEach-Object {
+        [pscustomobject]@{ Label = $_.Label; DemoNode = $_.CheckValue; RemoteNode = $onRemote[$_.Label]; Same = $_.CheckValue -eq $onRemote[$_.Label] }
+    }
+    $comparison | Show-Table
+    $same = @($comparison | Where-Object Same).Count
+    if ($same -ne 4) { throw "Only $same of 4 keys match on both nodes." }
+    Write-Host "Done: 4 of 4 keys are identical on both nodes."
 }
 finally {
     Remove-Module QKDLite -ErrorAction SilentlyContinue

@@ -7,6 +7,8 @@
         interleaved raw, QKDLite, QKDLite, raw so that the token's growth favours neither side.
     (b) Get-QuantumKey -Label and Get-KeyCount with StoreSize keys in the token, against SoftHSM2's own
         find-by-label.
+    (c) Export-QuantumKey | Import-QuantumKey of N keys between two tokens sharing a transport key,
+        against a raw loop of the same RFC 5649 wrap (token A) and unwrap (token B), interleaved A B B A.
     The token lives on tmpfs when the machine has one. Prints the figures and the ratios; never fails on them.
 #>
 [CmdletBinding()]
@@ -64,23 +66,47 @@ try {
     $createRatio = $cmdRate / $rawRate
     Write-Host ('(a) runs in order: raw {0:N0} ms, New-QuantumKey {1:N0} ms, New-QuantumKey {2:N0} ms, raw {3:N0} ms' -f $raw1, $cmd1, $cmd2, $raw2)
 
+    # (c) Moving keys between two stores that share a transport key.
+    $null = Initialize-KeyStore -TokenLabel BenchB -NewPinFile -WarningAction SilentlyContinue
+    $request = New-TransportKeyRequest -TokenLabel BenchB
+    $sent = Set-TransportKey -TokenLabel Bench -EncapsulationKey $request.EncapsulationKey -Confirm:$false
+    $null = Set-TransportKey -TokenLabel BenchB -Ciphertext $sent.Ciphertext -Confirm:$false
+    $pinB = Join-Path $data 'BenchB.pin'
+    foreach ($set in 'XferRaw1', 'XferCmd1', 'XferCmd2', 'XferRaw2') { $null = New-QuantumKey -TokenLabel Bench -KeyId $set -Count $KeyCount }
+    function Measure-Transfer([string] $KeyId) {
+        $timer = [Diagnostics.Stopwatch]::StartNew()
+        $null = Get-QuantumKey -TokenLabel Bench -KeyId $KeyId | Export-QuantumKey -TokenLabel Bench | Import-QuantumKey -TokenLabel BenchB
+        $timer.Stop()
+        $timer.Elapsed.TotalMilliseconds
+    }
+    $xraw1 = (Invoke-Raw (@('transfer') + $rawArgs + @('XferRaw1', 'BenchB', $pinB))).ms
+    $xcmd1 = Measure-Transfer 'XferCmd1'
+    $xcmd2 = Measure-Transfer 'XferCmd2'
+    $xraw2 = (Invoke-Raw (@('transfer') + $rawArgs + @('XferRaw2', 'BenchB', $pinB))).ms
+    $moved = (Get-KeyCount -TokenLabel BenchB -KeyId 'XferCmd*' | Measure-Object -Property Count -Sum).Sum
+    if ($moved -ne 2 * $KeyCount) { throw "Only $moved of $(2 * $KeyCount) keys arrived on BenchB." }
+    Write-Host ('(c) runs in order: raw {0:N0} ms, Export|Import {1:N0} ms, Export|Import {2:N0} ms, raw {3:N0} ms' -f $xraw1, $xcmd1, $xcmd2, $xraw2)
+    $xferRawRate = 2 * $KeyCount / (($xraw1 + $xraw2) / 1000)
+    $xferCmdRate = 2 * $KeyCount / (($xcmd1 + $xcmd2) / 1000)
+    $xferRatio = $xferCmdRate / $xferRawRate
+
     # (b) Lookups in a store of StoreSize keys.
-    $present = (Get-KeyCount | Measure-Object -Property Count -Sum).Sum
+    $present = (Get-KeyCount -TokenLabel Bench | Measure-Object -Property Count -Sum).Sum
     if ($present -lt $StoreSize) { $null = Invoke-Raw (@('create') + $rawArgs + @("$($StoreSize - $present)", 'BenchFill')) }
     $coldTimer = [Diagnostics.Stopwatch]::StartNew()
-    $total = (Get-KeyCount | Measure-Object -Property Count -Sum).Sum
+    $total = (Get-KeyCount -TokenLabel Bench | Measure-Object -Property Count -Sum).Sum
     $coldTimer.Stop()
-    $labels = Get-QuantumKey | Get-Random -Count $Lookups -SetSeed 20261127 | ForEach-Object Label
+    $labels = Get-QuantumKey -TokenLabel Bench | Get-Random -Count $Lookups -SetSeed 20261127 | ForEach-Object Label
     $lookupTimes = foreach ($label in $labels) {
         $timer = [Diagnostics.Stopwatch]::StartNew()
-        $found = Get-QuantumKey -Label $label
+        $found = Get-QuantumKey -TokenLabel Bench -Label $label
         $timer.Stop()
         if ($found.Label -ne $label) { throw "Lookup of $label returned the wrong key." }
         $timer.Elapsed.TotalMilliseconds
     }
     $countTimes = foreach ($i in 1..20) {
         $timer = [Diagnostics.Stopwatch]::StartNew()
-        $null = Get-KeyCount
+        $null = Get-KeyCount -TokenLabel Bench
         $timer.Stop()
         $timer.Elapsed.TotalMilliseconds
     }
@@ -90,6 +116,8 @@ try {
     $rows = @(
         [pscustomobject]@{ Benchmark = "(a) create $KeyCount keys: raw Pkcs11Interop"; Figure = '{0:N0} keys/s' -f $rawRate; Ratio = ''; Target = '' }
         [pscustomobject]@{ Benchmark = "(a) create $KeyCount keys: New-QuantumKey"; Figure = '{0:N0} keys/s' -f $cmdRate; Ratio = '{0:N2}x raw' -f $createRatio; Target = '>= 0.90x' }
+        [pscustomobject]@{ Benchmark = "(c) move $KeyCount keys: raw wrap + unwrap"; Figure = '{0:N0} keys/s' -f $xferRawRate; Ratio = ''; Target = '' }
+        [pscustomobject]@{ Benchmark = "(c) move $KeyCount keys: Export | Import"; Figure = '{0:N0} keys/s' -f $xferCmdRate; Ratio = '{0:N2}x raw' -f $xferRatio; Target = '>= 0.80x' }
         [pscustomobject]@{ Benchmark = "(b) find by label, $total keys: SoftHSM2 C_FindObjects"; Figure = '{0:N2} ms median' -f $rawFind; Ratio = ''; Target = '' }
         [pscustomobject]@{ Benchmark = "(b) Get-QuantumKey -Label, warm"; Figure = '{0:N3} ms median, {1:N3} ms p99' -f $lookupMedian, (Get-Percentile $lookupTimes 0.99); Ratio = '{0:N0}x faster' -f ($rawFind / $lookupMedian); Target = '< 5 ms' }
         [pscustomobject]@{ Benchmark = "(b) Get-KeyCount, warm"; Figure = '{0:N3} ms median' -f (Get-Median $countTimes); Ratio = ''; Target = '< 50 ms' }
@@ -97,6 +125,7 @@ try {
     )
     $rows | Format-Table -AutoSize | Out-String -Width 200 | Write-Host
     Write-Host ('create ratio {0:N2} (target 0.90): {1}' -f $createRatio, $(if ($createRatio -ge 0.9) { 'met' } else { 'NOT met' }))
+    Write-Host ('move ratio {0:N2} (target 0.80): {1}' -f $xferRatio, $(if ($xferRatio -ge 0.8) { 'met' } else { 'NOT met' }))
     Write-Host ('label lookup median {0:N3} ms (target 5): {1}' -f $lookupMedian, $(if ($lookupMedian -lt 5) { 'met' } else { 'NOT met' }))
     Write-Host ('key count median {0:N3} ms (target 50): {1}' -f (Get-Median $countTimes), $(if ((Get-Median $countTimes) -lt 50) { 'met' } else { 'NOT met' }))
 }

@@ -54,6 +54,8 @@ Describe 'Examples' {
         $result = Invoke-Example 'Start-Demo.ps1'
         $result.ExitCode | Should -Be 0 -Because $result.Output
         $result.Output | Should -Match 'Done: 9 keys created, 4 removed, 5 left'
+        $result.Output | Should -Match 'transport key check values: DemoNode ([0-9A-F]{6}), RemoteNode \1'
+        $result.Output | Should -Match 'Done: 4 of 4 keys are identical on both nodes'
         $result.Output | Should -Match 'was removed'
         @(Get-ChildItem ($(if (Test-Path '/dev/shm') { '/dev/shm' } else { [IO.Path]::GetTempPath() })) -Filter 'qkdlite-demo-*' -ErrorAction SilentlyContinue).Count | Should -Be $before
     }

@@ -164,6 +164,25 @@ public sealed class KeyBlockTests : IClassFixture<TwoStores>
     }
 
     [Fact]
+    public void A_key_whose_recorded_check_value_is_wrong_is_not_exported()
+    {
+        var key = _a.CreateKeys(new NewKeysRequest("Damaged", 1, 256), new SystemRandomSource()).Single();
+        var store = (Pkcs11KeyStore)_a;
+        var library = QKDLite.Core.Pkcs11.Pkcs11Libraries.Get(store.Settings.LibraryPath, store.Settings.SoftHsmConfig);
+        using (var session = Pkcs11KeyStore.FindSlot(library, store.Settings.TokenLabel).OpenSession(Net.Pkcs11Interop.Common.SessionType.ReadWrite))
+        {
+            var f = QKDLite.Core.Pkcs11.Pkcs11Libraries.Factory.ObjectAttributeFactory;
+            var handle = session.FindAllObjects(new() { f.Create(Net.Pkcs11Interop.Common.CKA.CKA_LABEL, key.Label) }).Single();
+            var wrong = key.CheckValue == "000000" ? "000001" : "000000";
+            var record = Encoding.UTF8.GetBytes($"Damaged\u001F1|C|{KeyRecord.ToUnixMicroseconds(key.Created)}|A|256|{wrong}");
+            session.SetAttributeValue(handle, new() { f.Create(Net.Pkcs11Interop.Common.CKA.CKA_ID, record) });
+        }
+        // The damaged record is seen through a fresh view (as another process would see it).
+        var view = Pkcs11KeyStore.OpenUncached(store.Settings, TestStore.Pin());
+        Assert.Equal(ErrorIds.KeyCheckValueMismatch, Assert.Throws<QKDLiteException>(() => view.Export(key.Label)).ErrorId);
+    }
+
+    [Fact]
     public void Export_without_a_transport_key_is_TransportKeyNotSet()
     {
         var lone = new TestStore();

@@ -93,6 +93,8 @@ public static class ErrorIds
     public const string KeyBlockTampered = nameof(KeyBlockTampered);
     /// <summary>The token cannot wrap or unwrap a key of this size to standard RFC 5649.</summary>
     public const string KeySizeNotExportable = nameof(KeySizeNotExportable);
+    /// <summary>A key's bytes do not match the check value recorded with it.</summary>
+    public const string KeyCheckValueMismatch = nameof(KeyCheckValueMismatch);
     /// <summary>Another key with different material already has the block's label.</summary>
     public const string KeyLabelConflict = nameof(KeyLabelConflict);
 }

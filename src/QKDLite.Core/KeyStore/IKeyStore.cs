@@ -65,9 +65,9 @@ public interface IKeyStore
     /// <summary>Wraps an active key into a key block under the transport key.</summary>
     KeyBlock Export(string label);
 
-    /// <summary>Verifies a key block completely without changing anything.</summary>
-    KeyBlock CheckImport(string blockText, out bool alreadyPresent);
-
     /// <summary>Verifies a key block and stores its key; idempotent for the same key.</summary>
     (QuantumKeyInfo Key, bool Created) Import(string blockText);
+
+    /// <summary>As Import, asking <paramref name="confirm"/> after verification and before writing; a declined block returns a null key.</summary>
+    (QuantumKeyInfo? Key, bool Created) Import(string blockText, Func<KeyBlock, bool> confirm);
 }

@@ -33,6 +33,9 @@ internal sealed class KeyIndex
 
     public int ActiveCount { get; private set; }
 
+    /// <summary>The transport key's handles and description, once looked up for this index (its objects are indexed too).</summary>
+    public object? TransportKey { get; set; }
+
     public bool ContainsLabel(string label) => _byLabel.ContainsKey(label);
 
     public Entry? Get(string label) => _byLabel.TryGetValue(label, out var entry) ? entry : null;
@@ -47,6 +50,7 @@ internal sealed class KeyIndex
 
     public void Remove(string label)
     {
+        if (label == Pkcs11KeyStore.TransportKeyLabel || label == Pkcs11KeyStore.TransportMacKeyLabel) TransportKey = null;
         if (_byLabel.TryGetValue(label, out var entry))
         {
             _byLabel.Remove(label);

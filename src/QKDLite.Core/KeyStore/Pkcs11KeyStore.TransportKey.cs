@@ -163,6 +163,14 @@ public sealed partial class Pkcs11KeyStore
 
     private TransportKeyHandles? FindTransportKey(ISession session, KeyIndex index)
     {
+        if (index.TransportKey is TransportKeyHandles cached) return cached;
+        var found = ReadTransportKey(session, index);
+        index.TransportKey = found;
+        return found;
+    }
+
+    private TransportKeyHandles? ReadTransportKey(ISession session, KeyIndex index)
+    {
         var wrap = index.Get(TransportKeyLabel);
         var mac = index.Get(TransportMacKeyLabel);
         if (wrap is null || mac is null) return null;

@@ -40,15 +40,12 @@ public sealed class ImportQuantumKeyCommand : KeyStoreCmdlet
             if (string.IsNullOrWhiteSpace(block)) continue;
             PerItem(() =>
             {
-                var checkedBlock = store.CheckImport(block, out var present);
-                if (present)
-                {
-                    WriteVerbose($"Key '{checkedBlock.Label}' is already in key store '{store.Settings.TokenLabel}' with the same check value; nothing to do.");
-                    WriteObject(store.Find(checkedBlock.Label));
-                    return;
-                }
-                if (!ShouldProcess($"key '{checkedBlock.Label}' (keyID {checkedBlock.KeyId}, KCV {checkedBlock.CheckValue}) into key store '{store.Settings.TokenLabel}'", "Import quantum key")) return;
-                WriteObject(store.Import(block).Key);
+                // Verified completely first; ShouldProcess is asked only for a block that would be written.
+                var (key, created) = store.Import(block, checkedBlock => ShouldProcess(
+                    $"key '{checkedBlock.Label}' (keyID {checkedBlock.KeyId}, KCV {checkedBlock.CheckValue}) into key store '{store.Settings.TokenLabel}'", "Import quantum key"));
+                if (key is null) return;
+                if (!created) WriteVerbose($"Key '{key.Label}' is already in key store '{store.Settings.TokenLabel}' with the same check value; nothing to do.");
+                WriteObject(key);
             });
         }
     }

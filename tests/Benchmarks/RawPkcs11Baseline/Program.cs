@@ -2,6 +2,9 @@
 // straight through Pkcs11Interop, with nothing of QKDLite in between. Prints one JSON line.
 //   create <library> <token> <pinFile> <count> <keyId>   C_CreateObject of <count> AES-256 token keys (+10 untimed)
 //   find   <library> <token> <pinFile> <label> <repeat>  SoftHSM2's own find-by-label, median ms
+//   transfer <library> <tokenA> <pinFileA> <keyId> <tokenB> <pinFileB>
+//          every key of <keyId> on A wrapped under A's transport key (RFC 5649) and unwrapped
+//          into a token key on B under B's: the HSM work of moving keys, nothing else
 using System;
 using System.Collections.Generic;
 using System.Diagnostics;
@@ -77,6 +80,37 @@ else if (mode == "find")
     }
     times.Sort();
     Console.WriteLine($"{{\"mode\":\"find\",\"repeat\":{repeat},\"medianMs\":{times[times.Count / 2]:F2}}}");
+}
+else if (mode == "transfer")
+{
+    var keyId = Encoding.UTF8.GetBytes(args[4] + "\u001F");
+    var slotB = pkcs11.GetSlotList(SlotsType.WithTokenPresent).First(s => s.GetTokenInfo().Label.Trim() == args[5]);
+    using var sessionB = slotB.OpenSession(SessionType.ReadWrite);
+    var pinB = File.ReadAllBytes(args[6]);
+    sessionB.Login(CKU.CKU_USER, pinB);
+    Array.Clear(pinB);
+    // Untimed: find the transport keys and the keys to move.
+    var tkA = session.FindAllObjects(new List<IObjectAttribute> { f.Create(CKA.CKA_LABEL, "QKDLite transport key") }).Single();
+    var tkB = sessionB.FindAllObjects(new List<IObjectAttribute> { f.Create(CKA.CKA_LABEL, "QKDLite transport key") }).Single();
+    var keys = session.FindAllObjects(new List<IObjectAttribute> { f.Create(CKA.CKA_CLASS, CKO.CKO_SECRET_KEY) })
+        .Where(h => session.GetAttributeValue(h, new List<CKA> { CKA.CKA_ID })[0].GetValueAsByteArray() is { } id && id.AsSpan().StartsWith(keyId))
+        .ToList();
+    var mechanism = factories.MechanismFactory.Create(CKM.CKM_AES_KEY_WRAP_PAD);
+    var timer = Stopwatch.StartNew();
+    foreach (var key in keys)
+    {
+        var wrapped = session.WrapKey(mechanism, tkA, key);
+        var template = new List<IObjectAttribute>
+        {
+            f.Create(CKA.CKA_CLASS, CKO.CKO_SECRET_KEY), f.Create(CKA.CKA_KEY_TYPE, CKK.CKK_AES),
+            f.Create(CKA.CKA_TOKEN, true), f.Create(CKA.CKA_PRIVATE, true), f.Create(CKA.CKA_SENSITIVE, true),
+            f.Create(CKA.CKA_EXTRACTABLE, true), f.Create(CKA.CKA_LABEL, "raw-" + Guid.NewGuid().ToString("D")),
+        };
+        sessionB.UnwrapKey(mechanism, tkB, wrapped, template);
+        foreach (var attribute in template) attribute.Dispose();
+    }
+    timer.Stop();
+    Console.WriteLine($"{{\"mode\":\"transfer\",\"count\":{keys.Count},\"ms\":{timer.Elapsed.TotalMilliseconds:F1}}}");
 }
 else
 {
