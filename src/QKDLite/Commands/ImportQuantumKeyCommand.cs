@@ -30,6 +30,10 @@ public sealed class ImportQuantumKeyCommand : KeyStoreCmdlet
     [ValidateNotNullOrEmpty]
     public string[]? Path { get; set; }
 
+    private readonly System.Diagnostics.Stopwatch _sinceProgress = System.Diagnostics.Stopwatch.StartNew();
+    private readonly ProgressRecord _progress = new(3, "Importing quantum keys", "Verifying key blocks");
+    private int _seen;
+
     /// <inheritdoc />
     protected override void ProcessRecord()
     {
@@ -38,6 +42,13 @@ public sealed class ImportQuantumKeyCommand : KeyStoreCmdlet
         foreach (var block in Blocks())
         {
             if (string.IsNullOrWhiteSpace(block)) continue;
+            // The total is unknown while blocks stream in: report the running count, at most every 250 ms.
+            if (++_seen > 1 && _sinceProgress.ElapsedMilliseconds >= 250)
+            {
+                _sinceProgress.Restart();
+                _progress.StatusDescription = $"{_seen} key blocks into key store '{store.Settings.TokenLabel}'";
+                WriteProgress(_progress);
+            }
             PerItem(() =>
             {
                 // Verified completely first; ShouldProcess is asked only for a block that would be written.
@@ -48,6 +59,13 @@ public sealed class ImportQuantumKeyCommand : KeyStoreCmdlet
                 WriteObject(key);
             });
         }
+    }
+
+    /// <inheritdoc />
+    protected override void EndProcessing()
+    {
+        _progress.RecordType = ProgressRecordType.Completed;
+        WriteProgress(_progress);
     }
 
     private IEnumerable<string> Blocks()
