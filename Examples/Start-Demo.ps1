@@ -64,7 +64,7 @@ try {
     $request = New-TransportKeyRequest -TokenLabel 'RemoteNode'
     Write-Host ("    RemoteNode publishes its encapsulation key (fingerprint {0})" -f $request.Fingerprint)
     $sent = Set-TransportKey -TokenLabel 'DemoNode' -EncapsulationKey $request.EncapsulationKey -Confirm:$false
-    Write-Host ("    DemoNode encapsulates to it and sends back {0} bytes of ciphertext" -f [Convert]::FromBase64String($sent.Ciphertext).Length)
+    Write-Host ("    DemoNode encapsulates to it and sends back {0} bytes of ciphertext, naming request {1}" -f [Convert]::FromBase64String($sent.Ciphertext.Split('.')[2]).Length, $sent.Ciphertext.Split('.')[1])
     $received = Set-TransportKey -TokenLabel 'RemoteNode' -Ciphertext $sent.Ciphertext -Confirm:$false
     Write-Host ("    transport key check values: DemoNode {0}, RemoteNode {1}" -f $sent.CheckValue, $received.CheckValue)
     if ($sent.CheckValue -ne $received.CheckValue) { throw 'The two nodes derived different transport keys.' }

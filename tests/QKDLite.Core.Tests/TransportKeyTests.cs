@@ -106,12 +106,37 @@ public sealed class TransportKeyTests
     }
 
     [Fact]
+    public void A_ciphertext_for_an_older_request_is_refused_and_changes_nothing()
+    {
+        var receiver = new TestStore();
+        var old = receiver.Store.CreateTransportKeyRequest();
+        var (staleCiphertext, staleKey) = MlKemTransfer.Encapsulate(Convert.FromBase64String(old.EncapsulationKey));
+        Array.Clear(staleKey);
+        var current = receiver.Store.CreateTransportKeyRequest();
+        Assert.NotEqual(old.Fingerprint, current.Fingerprint);
+        var e = Assert.Throws<QKDLiteException>(() => receiver.Store.CompleteTransportKeyRequest(staleCiphertext, replace: false));
+        Assert.Equal(ErrorIds.TransportKeyRequestMismatch, e.ErrorId);
+        Assert.Null(receiver.Store.GetTransportKey());
+        var (fresh, freshKey) = MlKemTransfer.Encapsulate(Convert.FromBase64String(current.EncapsulationKey));
+        Assert.Equal(KeyCheckValue.Compute(freshKey, true), receiver.Store.CompleteTransportKeyRequest(fresh, replace: false).CheckValue);
+    }
+
+    [Fact]
+    public void Repeated_or_cancelling_components_are_refused()
+    {
+        var component = System.Security.Cryptography.RandomNumberGenerator.GetBytes(32);
+        var same = new List<byte[]> { component, (byte[])component.Clone() };
+        Assert.Equal(ErrorIds.ComponentsNotIndependent, Assert.Throws<QKDLiteException>(() => KeyComponents.Combine(same, CheckValues(same))).ErrorId);
+    }
+
+    [Fact]
     public void A_malformed_encapsulation_key_or_ciphertext_is_refused()
     {
         Assert.Equal(ErrorIds.EncapsulationKeyInvalid, Assert.Throws<QKDLiteException>(() => MlKemTransfer.Encapsulate(new byte[10])).ErrorId);
         var receiver = new TestStore();
-        receiver.Store.CreateTransportKeyRequest();
-        Assert.Equal(ErrorIds.CiphertextInvalid, Assert.Throws<QKDLiteException>(() => receiver.Store.CompleteTransportKeyRequest(new byte[12], replace: false)).ErrorId);
+        var request = receiver.Store.CreateTransportKeyRequest();
+        Assert.Equal(ErrorIds.CiphertextInvalid, Assert.Throws<QKDLiteException>(() => receiver.Store.CompleteTransportKeyRequest($"QKDLTK1.{request.Fingerprint}.AAAA", replace: false)).ErrorId);
+        Assert.Equal(ErrorIds.CiphertextInvalid, Assert.Throws<QKDLiteException>(() => receiver.Store.CompleteTransportKeyRequest("not a ciphertext", replace: false)).ErrorId);
         Assert.Null(receiver.Store.GetTransportKey());
     }
 }

@@ -81,6 +81,16 @@ public static class ErrorIds
     public const string TransportKeyRequestNotFound = nameof(TransportKeyRequestNotFound);
     /// <summary>The ML-KEM encapsulation key is malformed.</summary>
     public const string EncapsulationKeyInvalid = nameof(EncapsulationKeyInvalid);
+    /// <summary>The ML-KEM ciphertext answers another transport key request than the pending one.</summary>
+    public const string TransportKeyRequestMismatch = nameof(TransportKeyRequestMismatch);
+    /// <summary>Two key components are the same, or they combine to an all-zero key.</summary>
+    public const string ComponentsNotIndependent = nameof(ComponentsNotIndependent);
+    /// <summary>The session cannot prompt for key components.</summary>
+    public const string ComponentPromptUnavailable = nameof(ComponentPromptUnavailable);
+    /// <summary>A key block file does not exist.</summary>
+    public const string KeyBlockFileNotFound = nameof(KeyBlockFileNotFound);
+    /// <summary>A key block file cannot be read.</summary>
+    public const string KeyBlockFileUnreadable = nameof(KeyBlockFileUnreadable);
     /// <summary>The ML-KEM ciphertext is malformed.</summary>
     public const string CiphertextInvalid = nameof(CiphertextInvalid);
     /// <summary>A key block is not in the key block format.</summary>

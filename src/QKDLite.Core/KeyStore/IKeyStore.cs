@@ -60,7 +60,7 @@ public interface IKeyStore
     TransportKeyRequest CreateTransportKeyRequest();
 
     /// <summary>Finishes an ML-KEM transport key transfer on the receiving node.</summary>
-    TransportKeyInfo CompleteTransportKeyRequest(byte[] ciphertext, bool replace);
+    TransportKeyInfo CompleteTransportKeyRequest(string ciphertext, bool replace);
 
     /// <summary>Wraps an active key into a key block under the transport key.</summary>
     KeyBlock Export(string label);

@@ -110,11 +110,12 @@ public sealed partial class Pkcs11KeyStore
     }
 
     /// <summary>
-    /// Finishes an ML-KEM transfer on the receiving node: decapsulates <paramref name="ciphertext"/>
+    /// Finishes an ML-KEM transfer on the receiving node: decapsulates <paramref name="ciphertextText"/> (as Set-TransportKey -EncapsulationKey returns it)
     /// with the pending request's key, stores the derived transport key and destroys the request.
     /// </summary>
-    public TransportKeyInfo CompleteTransportKeyRequest(byte[] ciphertext, bool replace)
+    public TransportKeyInfo CompleteTransportKeyRequest(string ciphertextText, bool replace)
     {
+        var (fingerprint, ciphertext) = MlKemTransfer.ParseCiphertext(ciphertextText);
         lock (_gate)
         {
             using var session = OpenSession();
@@ -127,6 +128,10 @@ public sealed partial class Pkcs11KeyStore
             byte[]? transportKey = null;
             try
             {
+                var pending = MlKemTransfer.Fingerprint(MlKemTransfer.EncapsulationKeyOf(seed));
+                if (pending != fingerprint)
+                    throw new QKDLiteException(ErrorIds.TransportKeyRequestMismatch, QKDLiteErrorCategory.InvalidData,
+                        $"The ciphertext answers the request with fingerprint {fingerprint}, but this node's pending request has fingerprint {pending}. Send the current encapsulation key to the sending node again. Nothing was changed.", fingerprint);
                 transportKey = MlKemTransfer.Decapsulate(seed, ciphertext);
                 var info = StoreTransportKey(session, transportKey, TransportKeyOrigin.MlKemDecapsulation, replace);
                 Pkcs11Errors.Call("destroy the transport key request", TransportKeyRequestLabel, () => session.DestroyObject(request.Handle));

@@ -1,5 +1,6 @@
 using System;
 using System.Collections.Generic;
+using System.Linq;
 using System.Security.Cryptography;
 using QKDLite.Core.Crypto;
 using QKDLite.Core.Errors;
@@ -40,11 +41,23 @@ public static class KeyComponents
                 throw new QKDLiteException(ErrorIds.ComponentCheckValueMismatch, QKDLiteErrorCategory.InvalidData,
                     $"Component {i + 1} does not match its check value {expected}. Re-enter it; nothing was stored.", i + 1);
         }
+        for (var i = 0; i < components.Count; i++)
+        {
+            for (var j = i + 1; j < components.Count; j++)
+            {
+                if (components[i].SequenceEqual(components[j]))
+                    throw new QKDLiteException(ErrorIds.ComponentsNotIndependent, QKDLiteErrorCategory.InvalidData,
+                        $"Components {i + 1} and {j + 1} are the same; each custodian's component must be independent. Nothing was stored.", j + 1);
+            }
+        }
         var key = new byte[KeyBytes];
         foreach (var component in components)
         {
             for (var b = 0; b < KeyBytes; b++) key[b] ^= component[b];
         }
+        if (key.All(b => b == 0))
+            throw new QKDLiteException(ErrorIds.ComponentsNotIndependent, QKDLiteErrorCategory.InvalidData,
+                "The components cancel each other out (their combination is all zeros). Nothing was stored.", null);
         return key;
     }
 

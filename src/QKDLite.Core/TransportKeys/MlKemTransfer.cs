@@ -28,8 +28,41 @@ public static class MlKemTransfer
         return (privateKey.GetSeed(), ((MLKemPublicKeyParameters)pair.Public).GetEncoded());
     }
 
-    /// <summary>Encapsulates to <paramref name="encapsulationKey"/>; returns the ciphertext and the derived transport key.</summary>
-    public static (byte[] Ciphertext, byte[] TransportKey) Encapsulate(byte[] encapsulationKey)
+    private const string CiphertextPrefix = "QKDLTK1";
+
+    /// <summary>
+    /// Encapsulates to <paramref name="encapsulationKey"/>; returns the ciphertext as text and the derived
+    /// transport key. The text names the fingerprint of the encapsulation key it was made for
+    /// (<c>QKDLTK1.{fingerprint}.{Base64 ciphertext}</c>), so the receiving node can refuse a ciphertext
+    /// made for another (older, or substituted) request instead of silently deriving a different key.
+    /// </summary>
+    public static (string Ciphertext, byte[] TransportKey) Encapsulate(byte[] encapsulationKey)
+    {
+        var (ciphertext, transportKey) = EncapsulateRaw(encapsulationKey);
+        return ($"{CiphertextPrefix}.{Fingerprint(encapsulationKey)}.{Convert.ToBase64String(ciphertext)}", transportKey);
+    }
+
+    /// <summary>Reads a ciphertext text: the fingerprint of the request it answers, and the ciphertext.</summary>
+    public static (string Fingerprint, byte[] Ciphertext) ParseCiphertext(string text)
+    {
+        var parts = (text ?? string.Empty).Trim().Split('.');
+        if (parts.Length != 3 || parts[0] != CiphertextPrefix || parts[1].Length != 16)
+            throw new QKDLiteException(ErrorIds.CiphertextInvalid, QKDLiteErrorCategory.InvalidData,
+                $"The ciphertext is not in the form {CiphertextPrefix}.<fingerprint>.<Base64> that Set-TransportKey -EncapsulationKey returns.", null);
+        try
+        {
+            return (parts[1], Convert.FromBase64String(parts[2]));
+        }
+        catch (FormatException e)
+        {
+            throw new QKDLiteException(ErrorIds.CiphertextInvalid, QKDLiteErrorCategory.InvalidData, "The ciphertext is not Base64.", null, e);
+        }
+    }
+
+    /// <summary>The encapsulation key that belongs to a decapsulation key seed.</summary>
+    public static byte[] EncapsulationKeyOf(byte[] seed) => MLKemPrivateKeyParameters.FromSeed(Parameters, seed).GetPublicKeyEncoded();
+
+    internal static (byte[] Ciphertext, byte[] TransportKey) EncapsulateRaw(byte[] encapsulationKey)
     {
         MLKemPublicKeyParameters publicKey;
         try

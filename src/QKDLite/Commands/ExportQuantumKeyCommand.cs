@@ -16,6 +16,7 @@ public sealed class ExportQuantumKeyCommand : KeyStoreCmdlet
     private const string InputObjectSet = "InputObject";
     private const string LabelSet = "Label";
     private const string KeyIdSet = "KeyId";
+    private bool _transportKeyChecked;
 
     /// <summary>Keys to export, as returned by New-QuantumKey or Get-QuantumKey.</summary>
     [Parameter(Mandatory = true, ParameterSetName = InputObjectSet, ValueFromPipeline = true)]
@@ -23,7 +24,7 @@ public sealed class ExportQuantumKeyCommand : KeyStoreCmdlet
     public QuantumKeyInfo[]? InputObject { get; set; }
 
     /// <summary>Labels of the keys to export.</summary>
-    [Parameter(Mandatory = true, Position = 0, ParameterSetName = LabelSet, ValueFromPipelineByPropertyName = true)]
+    [Parameter(Mandatory = true, Position = 0, ParameterSetName = LabelSet, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true)]
     [ArgumentCompleter(typeof(KeyLabelCompleter))]
     [Alias("key_ID", "KeyLabel")]
     [ValidateNotNullOrEmpty]
@@ -39,6 +40,13 @@ public sealed class ExportQuantumKeyCommand : KeyStoreCmdlet
     protected override void ProcessRecord()
     {
         var store = KeyStore();
+        // Without a transport key nothing can be exported: say so once, not once per key.
+        if (!_transportKeyChecked)
+        {
+            Terminating(() => store.GetTransportKey() ?? throw new QKDLiteException(ErrorIds.TransportKeyNotSet, QKDLiteErrorCategory.InvalidOperation,
+                $"Key store '{store.Settings.TokenLabel}' has no transport key. Provision one with Set-TransportKey.", store.Settings.TokenLabel));
+            _transportKeyChecked = true;
+        }
         if (InputObject is not null)
         {
             foreach (var key in InputObject)

@@ -27,6 +27,7 @@ public sealed class ImportQuantumKeyCommand : KeyStoreCmdlet
 
     /// <summary>Files with one key block per line (blank lines and lines starting with # are skipped).</summary>
     [Parameter(Mandatory = true, ParameterSetName = PathSet)]
+    [SupportsWildcards]
     [ValidateNotNullOrEmpty]
     public string[]? Path { get; set; }
 
@@ -84,12 +85,22 @@ public sealed class ImportQuantumKeyCommand : KeyStoreCmdlet
             }
             catch (ItemNotFoundException e)
             {
-                WriteError(new ErrorRecord(e, "KeyBlockFileNotFound", ErrorCategory.ObjectNotFound, pattern));
+                WriteError(new ErrorRecord(e, ErrorIds.KeyBlockFileNotFound, ErrorCategory.ObjectNotFound, pattern));
                 continue;
             }
             foreach (var file in files)
             {
-                foreach (var line in File.ReadLines(file))
+                string[] lines;
+                try
+                {
+                    lines = File.ReadAllLines(file);
+                }
+                catch (System.Exception e) when (e is IOException or System.UnauthorizedAccessException)
+                {
+                    WriteError(new ErrorRecord(e, ErrorIds.KeyBlockFileUnreadable, ErrorCategory.ReadError, file));
+                    continue;
+                }
+                foreach (var line in lines)
                 {
                     var trimmed = line.Trim();
                     if (trimmed.Length == 0 || trimmed.StartsWith("#", System.StringComparison.Ordinal)) continue;

@@ -46,7 +46,7 @@ public sealed class RemoveQuantumKeyCommand : KeyStoreCmdlet
                 if (!string.Equals(key.TokenLabel, store.Settings.TokenLabel, System.StringComparison.Ordinal))
                 {
                     PerItem(() => throw new QKDLiteException(ErrorIds.KeyFromAnotherStore, QKDLiteErrorCategory.InvalidArgument,
-                        $"Key '{key.Label}' was listed from key store '{key.TokenLabel}', but this session is connected to '{store.Settings.TokenLabel}'. Nothing was removed.", key.Label));
+                        $"Key '{key.Label}' was listed from key store '{key.TokenLabel}', but this command works on '{store.Settings.TokenLabel}'. Use -TokenLabel '{key.TokenLabel}'. Nothing was removed.", key.Label));
                     continue;
                 }
                 Remove(key.Label);

@@ -82,7 +82,7 @@ public sealed class SetTransportKeyCommand : KeyStoreCmdlet
                 try
                 {
                     var info = Terminating(() => store.SetTransportKey(transportKey, TransportKeyOrigin.MlKemEncapsulation, Force));
-                    WriteObject(info.WithCiphertext(Convert.ToBase64String(ciphertext)));
+                    WriteObject(info.WithCiphertext(ciphertext));
                 }
                 finally
                 {
@@ -92,9 +92,9 @@ public sealed class SetTransportKeyCommand : KeyStoreCmdlet
             }
             case DecapsulateSet:
             {
-                var ciphertext = Terminating(() => Base64(Ciphertext!, ErrorIds.CiphertextInvalid, "ciphertext"));
+                Terminating(() => MlKemTransfer.ParseCiphertext(Ciphertext!));
                 if (!ShouldProcess(target, action)) return;
-                WriteObject(Terminating(() => store.CompleteTransportKeyRequest(ciphertext, Force)));
+                WriteObject(Terminating(() => store.CompleteTransportKeyRequest(Ciphertext!, Force)));
                 break;
             }
             default:
@@ -171,10 +171,10 @@ public sealed class SetTransportKeyCommand : KeyStoreCmdlet
         {
             using (var rng = System.Security.Cryptography.RandomNumberGenerator.Create()) rng.GetBytes(transportKey);
             components = KeyComponents.Split(transportKey, ComponentCount);
-            var key = transportKey;
-            var info = Terminating(() => store.SetTransportKey(key, TransportKeyOrigin.Generated, Force));
+            // Shown first, stored after: a ceremony interrupted midway leaves no key that nobody can rebuild.
             ComponentDisplay.Show(components);
-            return info;
+            var key = transportKey;
+            return Terminating(() => store.SetTransportKey(key, TransportKeyOrigin.Generated, Force));
         }
         finally
         {
@@ -187,8 +187,17 @@ public sealed class SetTransportKeyCommand : KeyStoreCmdlet
 
     private string Prompt(string text)
     {
-        Host.UI.Write(text + ": ");
-        return Host.UI.ReadLine() ?? string.Empty;
+        try
+        {
+            Host.UI.Write(text + ": ");
+            return Host.UI.ReadLine() ?? string.Empty;
+        }
+        catch (Exception e) when (e is PSInvalidOperationException or System.Management.Automation.Host.HostException or NotImplementedException)
+        {
+            ThrowTerminatingError(ToErrorRecord(new QKDLiteException(ErrorIds.ComponentPromptUnavailable, QKDLiteErrorCategory.InvalidOperation,
+                "This session cannot prompt for component check values; pass them with -ComponentCheckValue.", null, e)));
+            throw;
+        }
     }
 
     private SecureString PromptSecure(string text)
@@ -200,7 +209,7 @@ public sealed class SetTransportKeyCommand : KeyStoreCmdlet
         }
         catch (Exception e) when (e is PSInvalidOperationException or System.Management.Automation.Host.HostException or NotImplementedException)
         {
-            throw new QKDLiteException(ErrorIds.TooFewComponents, QKDLiteErrorCategory.InvalidOperation,
+            throw new QKDLiteException(ErrorIds.ComponentPromptUnavailable, QKDLiteErrorCategory.InvalidOperation,
                 "This session cannot prompt for key components; pass them with -Component and -ComponentCheckValue.", null, e);
         }
     }

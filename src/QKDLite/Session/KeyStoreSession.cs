@@ -18,6 +18,7 @@ internal static class KeyStoreSession
 {
     private static readonly object Gate = new();
     private static readonly Dictionary<string, IKeyStore> Connected = new(StringComparer.Ordinal);
+    private static readonly List<string> Order = new();
     private static IKeyStore? _current;
 
     /// <summary>The default store, or null (never connects).</summary>
@@ -38,6 +39,8 @@ internal static class KeyStoreSession
         lock (Gate)
         {
             Connected[store.Settings.TokenLabel] = store;
+            Order.Remove(store.Settings.TokenLabel);
+            Order.Add(store.Settings.TokenLabel);
             _current = store;
         }
     }
@@ -48,9 +51,14 @@ internal static class KeyStoreSession
         lock (Gate)
         {
             var labels = tokenLabel is null ? Connected.Keys.ToList() : Connected.ContainsKey(tokenLabel) ? new List<string> { tokenLabel } : new List<string>();
-            foreach (var label in labels) Connected.Remove(label);
+            foreach (var label in labels)
+            {
+                Connected.Remove(label);
+                Order.Remove(label);
+            }
+            // The most recently connected store that is left becomes the default.
             if (_current is not null && !Connected.ContainsKey(_current.Settings.TokenLabel))
-                _current = Connected.Values.LastOrDefault();
+                _current = Order.Count == 0 ? null : Connected[Order[Order.Count - 1]];
             return labels;
         }
     }
