@@ -138,6 +138,9 @@ Describe 'Key store shared between processes' {
     Context 'another process writes the first keys of a token this process has warm' {
         BeforeAll {
             $null = Initialize-KeyStore -TokenLabel 'Blank' -NewPinFile -WarningAction SilentlyContinue
+            # A second store is connected for this session only; make it the node's store so the child uses it too.
+            $node = Get-Content (Join-Path $env:QKDLITE_HOME 'node.json') -Raw | ConvertFrom-Json
+            Connect-KeyStore -Library $node.KeyStore.Library -TokenLabel 'Blank' -SoftHsmConfig $node.KeyStore.SoftHsmConfig -PinFile (Join-Path $env:QKDLITE_HOME 'Blank.pin') -Save
             $null = Get-KeyCount
             $result = Invoke-TestChildProcess -ScriptBlock {
                 (Get-KeyStore).TokenLabel

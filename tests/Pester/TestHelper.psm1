@@ -292,6 +292,283 @@ function Invoke-TestChildProcess {
     Wait-TestChildProcess -Child $child -TimeoutSeconds $TimeoutSeconds
 }
 
+function Initialize-TestKeyStore {
+    <#
+    .SYNOPSIS
+        Creates one more key store (token) in this node's data directory with a new PIN file and
+        connects it for this session (node.json keeps naming the first store). Returns nothing.
+    #>
+    param([Parameter(Mandatory)][string]$TokenLabel)
+    $null = Initialize-KeyStore -TokenLabel $TokenLabel -NewPinFile -WarningAction SilentlyContinue -ErrorAction Stop
+}
+
+function Get-TestKeyStoreConnection {
+    <#
+    .SYNOPSIS
+        Parameters for Connect-KeyStore (Library, TokenLabel, SoftHsmConfig, PinFile) that connect a
+        store made by New-TestNode or Initialize-TestKeyStore, for a child process: pass the hashtable
+        in -ArgumentList and splat it there.
+    #>
+    [OutputType([hashtable])]
+    param([Parameter(Mandatory)][string]$TokenLabel)
+    $info = Get-KeyStore -TokenLabel $TokenLabel -ErrorAction Stop
+    $pinFile = Join-Path $env:QKDLITE_HOME "$TokenLabel.pin"
+    if (-not (Test-Path -LiteralPath $pinFile)) { throw "No PIN file '$pinFile' for key store '$TokenLabel'." }
+    @{
+        Library       = $info.LibraryPath
+        TokenLabel    = $TokenLabel
+        SoftHsmConfig = $info.SoftHsmConfig
+        PinFile       = $pinFile
+    }
+}
+
+function Get-TestTokenState {
+    <#
+    .SYNOPSIS
+        Get-TestStoreState for the connected store named by -TokenLabel, plus its transport key
+        (check value, origin and creation time, or "no transport key").
+    #>
+    [OutputType([string])]
+    param([Parameter(Mandatory)][string]$TokenLabel)
+    $lines = @(Get-QuantumKey -TokenLabel $TokenLabel -ErrorAction Stop | ForEach-Object { '{0}|{1}|{2}|{3}|{4}' -f $_.Label, $_.KeyId, $_.SizeBits, $_.CheckValue, $_.Created.UtcTicks } | Sort-Object -CaseSensitive)
+    $tk = Get-TransportKey -TokenLabel $TokenLabel -ErrorAction SilentlyContinue
+    $tkLine = if ($tk) { 'TK {0} {1} {2}' -f $tk.CheckValue, $tk.Origin, $tk.Created.UtcTicks } else { 'no transport key' }
+    "$tkLine`n$($lines.Count) keys`n" + ($lines -join "`n")
+}
+
+function New-TestKeyComponent {
+    <#
+    .SYNOPSIS
+        Random 256-bit transport key components: Bytes, Hex (64 digits), Grouped (16 groups of 4, as
+        Set-TransportKey -Generate shows them), Secure (a SecureString for -Component) and CheckValue.
+    #>
+    param([int]$Count = 2)
+    foreach ($i in 1..$Count) {
+        $bytes = [byte[]]::new(32)
+        [System.Security.Cryptography.RandomNumberGenerator]::Fill($bytes)
+        $hex = [Convert]::ToHexString($bytes)
+        [pscustomobject]@{
+            Bytes      = $bytes
+            Hex        = $hex
+            Grouped    = ($hex -split '(?<=\G.{4})(?=.)') -join ' '
+            Secure     = ConvertTo-SecureString -String $hex -AsPlainText -Force
+            CheckValue = Get-TestCheckValue -Key $bytes -SizeBits 256
+        }
+    }
+}
+
+function Get-TestXor {
+    <#
+    .SYNOPSIS
+        The XOR of equally long byte arrays (the transport key its components make). Takes byte arrays
+        or objects with a Bytes property (from New-TestKeyComponent).
+    #>
+    [OutputType([byte[]])]
+    param([Parameter(Mandatory)][object[]]$Component)
+    $parts = @(foreach ($item in $Component) { if ($item -is [byte[]]) { , $item } else { , [byte[]]$item.Bytes } })
+    $result = [byte[]]::new($parts[0].Length)
+    foreach ($part in $parts) {
+        if ($part.Length -ne $result.Length) { throw 'The arrays differ in length.' }
+        for ($i = 0; $i -lt $result.Length; $i++) { $result[$i] = $result[$i] -bxor $part[$i] }
+    }
+    , $result
+}
+
+function Edit-TestKeyBlock {
+    <#
+    .SYNOPSIS
+        A key block with one character changed (to another Base64url character) in the middle of the
+        whole text or of one of its parts (Header, Wrapped, Mac), for tamper tests.
+    #>
+    [OutputType([string])]
+    param(
+        [Parameter(Mandatory)][string]$Text,
+        [ValidateSet('Middle', 'Header', 'Wrapped', 'Mac')][string]$Part = 'Middle'
+    )
+    $parts = $Text.Split('.')
+    if ($Part -eq 'Middle') {
+        $start = 0
+        $length = $Text.Length
+    }
+    else {
+        $n = @{ Header = 1; Wrapped = 2; Mac = 3 }[$Part]
+        $start = ($parts[0..($n - 1)] | ForEach-Object { $_.Length + 1 } | Measure-Object -Sum).Sum
+        $length = $parts[$n].Length
+    }
+    $at = $start + [int][Math]::Floor($length / 2)
+    if ($Text[$at] -eq '.') { $at++ }
+    $replacement = if ($Text[$at] -ceq 'A') { 'B' } else { 'A' }
+    $Text.Substring(0, $at) + $replacement + $Text.Substring($at + 1)
+}
+
+function Find-TestSecret {
+    <#
+    .SYNOPSIS
+        The positions (in -Secret) of the secrets that occur in -Text, compared ordinally. Assert with
+        `| Should -BeNullOrEmpty`: a failure then names only positions, so neither the secret nor the
+        text holding it (a transcript, terminal output with escape sequences) reaches the test log.
+    #>
+    [OutputType([int[]])]
+    param(
+        [Parameter(Mandatory)][AllowEmptyString()][string]$Text,
+        [Parameter(Mandatory)][string[]]$Secret
+    )
+    if ($Secret.Count -eq 0) { throw 'No secrets to look for: the check would pass vacuously.' }
+    for ($i = 0; $i -lt $Secret.Count; $i++) {
+        if ([string]::IsNullOrEmpty($Secret[$i])) { throw "Secret $i is empty." }
+        if ($Text.IndexOf($Secret[$i], [StringComparison]::Ordinal) -ge 0) { $i }
+    }
+}
+
+function Invoke-TestTerminalProcess {
+    <#
+    .SYNOPSIS
+        Runs a script block in a fresh PowerShell process attached to a pseudo-terminal (util-linux
+        `script`), so that the console is not redirected, and feeds -InputText to its terminal.
+        Returns ExitCode, Terminal (everything the process wrote to its terminal), Output, Errors and
+        TerminatingError as Invoke-TestChildProcess does.
+    .PARAMETER ArgumentList
+        Named parameters for the script block; passed as JSON through an environment variable.
+    .PARAMETER InputText
+        Typed ahead at once, before the process asks for anything (the terminal echoes typed-ahead text).
+    .PARAMETER Answers
+        Typed in turn, each once the terminal output shows its prompt: hashtables with After (a regex
+        matched in the output after the previous answer) and Text (what to type, e.g. "value`r").
+    .PARAMETER Interactive
+        Starts PowerShell without -NonInteractive, so that the host can prompt.
+    #>
+    param(
+        [Parameter(Mandatory)][scriptblock]$ScriptBlock,
+        [hashtable]$ArgumentList = @{},
+        [string]$InputText = '',
+        [hashtable[]]$Answers = @(),
+        [switch]$Interactive,
+        [int]$TimeoutSeconds = 120
+    )
+    $scriptCommand = Get-Command -Name 'script' -CommandType Application -ErrorAction SilentlyContinue | Select-Object -First 1
+    if (-not $scriptCommand) { throw "util-linux 'script' is needed to give a test process a terminal; install util-linux." }
+    $parent = if (Test-Path -LiteralPath '/dev/shm' -PathType Container) { '/dev/shm' } else { [IO.Path]::GetTempPath() }
+    $id = [guid]::NewGuid().ToString('N')
+    $wrapperFile = Join-Path $parent "qkdlite-terminal-$id.ps1"
+    $resultFile = Join-Path $parent "qkdlite-terminal-$id.json"
+    $wrapper = @"
+`$ProgressPreference = 'SilentlyContinue'
+`$__out = [System.Collections.Generic.List[object]]::new()
+`$__err = [System.Collections.Generic.List[object]]::new()
+`$__term = `$null
+function __ConvertError(`$e) {
+    [ordered]@{
+        FullyQualifiedErrorId = `$e.FullyQualifiedErrorId
+        Category = [string]`$e.CategoryInfo.Category
+        Message = `$e.Exception.Message
+        TargetObject = [string]`$e.TargetObject
+    }
+}
+try {
+    Import-Module -Name '$((Get-TestModulePath).Replace("'", "''"))' -ErrorAction Stop
+    `$__params = @{}
+    if (`$env:QKDLITE_TEST_CHILD_ARGS) { `$__params = `$env:QKDLITE_TEST_CHILD_ARGS | ConvertFrom-Json -AsHashtable }
+    & {
+$($ScriptBlock.ToString())
+    } @__params 2>&1 | ForEach-Object {
+        if (`$_ -is [System.Management.Automation.ErrorRecord]) { `$__err.Add((__ConvertError `$_)) } else { `$__out.Add(`$_) }
+    }
+}
+catch {
+    `$__term = __ConvertError `$_
+}
+[ordered]@{ Output = `$__out.ToArray(); Errors = `$__err.ToArray(); TerminatingError = `$__term } |
+    ConvertTo-Json -Depth 6 -EnumsAsStrings -Compress |
+    Set-Content -LiteralPath `$env:QKDLITE_TEST_CHILD_RESULT -Encoding utf8NoBOM
+exit ([int](`$null -ne `$__term))
+"@
+    Set-Content -LiteralPath $wrapperFile -Value $wrapper -Encoding utf8NoBOM
+    try {
+        $quote = { param($s) "'" + $s.Replace("'", "'\''") + "'" }
+        $words = @(Get-TestPwshCommand) + @('-NoProfile') + @(if (-not $Interactive) { '-NonInteractive' }) + @('-File', $wrapperFile)
+        $commandLine = ($words | ForEach-Object { & $quote $_ }) -join ' '
+        $info = [System.Diagnostics.ProcessStartInfo]::new($scriptCommand.Source)
+        foreach ($argument in '-q', '-e', '-c', $commandLine, '/dev/null') { $info.ArgumentList.Add($argument) }
+        $info.WorkingDirectory = $script:RepoRoot
+        $info.UseShellExecute = $false
+        $info.RedirectStandardInput = $true
+        $info.RedirectStandardOutput = $true
+        $info.RedirectStandardError = $true
+        $null = $info.Environment.Remove('SOFTHSM2_CONF')
+        if (-not $info.Environment['TERM']) { $info.Environment['TERM'] = 'xterm' }
+        $info.Environment['QKDLITE_TEST_CHILD_RESULT'] = $resultFile
+        $info.Environment['QKDLITE_TEST_CHILD_ARGS'] = ($ArgumentList | ConvertTo-Json -Depth 5 -Compress)
+        $process = [System.Diagnostics.Process]::Start($info)
+        try {
+            $stderr = $process.StandardError.ReadToEndAsync()
+            $stdin = $process.StandardInput
+            $stdin.Write($InputText)
+            $stdin.Flush()
+            # Read the terminal as it comes, to answer each prompt once it shows.
+            $terminal = [System.Text.StringBuilder]::new()
+            $buffer = [char[]]::new(4096)
+            $pending = $process.StandardOutput.ReadAsync($buffer, 0, $buffer.Length)
+            $next = 0
+            $searchFrom = 0
+            $cursorQueries = 0
+            $deadline = [DateTime]::UtcNow.AddSeconds($TimeoutSeconds)
+            # An interactive host asks the terminal for the cursor position (ESC[6n) and waits for the
+            # answer, so stdin stays open to answer for the terminal.
+            if ($Answers.Count -eq 0 -and -not $Interactive) { $stdin.Close() }
+            while ($true) {
+                if ($pending.Wait(50)) {
+                    $read = $pending.Result
+                    if ($read -eq 0) { break }
+                    $null = $terminal.Append($buffer, 0, $read)
+                    $pending = $process.StandardOutput.ReadAsync($buffer, 0, $buffer.Length)
+                    if ($Interactive) {
+                        $asked = ([regex]::Matches($terminal.ToString(), "`e\[6n")).Count
+                        for (; $cursorQueries -lt $asked; $cursorQueries++) { $stdin.Write("`e[1;1R") }
+                        $stdin.Flush()
+                    }
+                }
+                if ($next -lt $Answers.Count) {
+                    $match = [regex]::new($Answers[$next].After).Match($terminal.ToString(), $searchFrom)
+                    if ($match.Success) {
+                        # Let the prompt start reading before typing (typed-ahead text is echoed).
+                        Start-Sleep -Milliseconds 300
+                        $stdin.Write([string]$Answers[$next].Text)
+                        $stdin.Flush()
+                        $searchFrom = $match.Index + $match.Length
+                        $next++
+                        if ($next -eq $Answers.Count -and -not $Interactive) { $stdin.Close() }
+                    }
+                }
+                if ([DateTime]::UtcNow -gt $deadline) {
+                    $process.Kill($true)
+                    $null = $process.WaitForExit(10000)
+                    throw "The terminal process $($process.Id) did not finish within $TimeoutSeconds s (answered $next of $($Answers.Count) prompts). Output: $terminal $($stderr.Result)"
+                }
+            }
+            if ($next -lt $Answers.Count -or $Interactive) { $stdin.Close() }
+            if (-not $process.WaitForExit(30000)) {
+                $process.Kill($true)
+                throw "The terminal process $($process.Id) closed its terminal but did not exit."
+            }
+            $process.WaitForExit()
+            $result = $null
+            if (Test-Path -LiteralPath $resultFile) { $result = Get-Content -Raw -LiteralPath $resultFile | ConvertFrom-Json }
+            [pscustomobject]@{
+                ExitCode         = $process.ExitCode
+                Terminal         = $terminal.ToString()
+                StdErr           = $stderr.Result
+                Output           = if ($result) { @($result.Output) } else { @() }
+                Errors           = if ($result) { @($result.Errors) } else { @() }
+                TerminatingError = if ($result) { $result.TerminatingError } else { $null }
+            }
+        }
+        finally { $process.Dispose() }
+    }
+    finally {
+        Remove-Item -LiteralPath $wrapperFile, $resultFile -ErrorAction Ignore
+    }
+}
+
 Export-ModuleMember -Function @(
     'Get-TestRepoRoot'
     'Get-TestModulePath'
@@ -305,4 +582,12 @@ Export-ModuleMember -Function @(
     'Start-TestChildProcess'
     'Wait-TestChildProcess'
     'Invoke-TestChildProcess'
+    'Initialize-TestKeyStore'
+    'Get-TestKeyStoreConnection'
+    'Get-TestTokenState'
+    'New-TestKeyComponent'
+    'Get-TestXor'
+    'Edit-TestKeyBlock'
+    'Find-TestSecret'
+    'Invoke-TestTerminalProcess'
 )

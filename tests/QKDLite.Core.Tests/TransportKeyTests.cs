@@ -122,6 +122,21 @@ public sealed class TransportKeyTests
     }
 
     [Fact]
+    public void A_stale_ciphertext_relabelled_with_the_pending_fingerprint_fails_key_confirmation()
+    {
+        var receiver = new TestStore();
+        var old = receiver.Store.CreateTransportKeyRequest();
+        var (stale, staleKey) = MlKemTransfer.Encapsulate(Convert.FromBase64String(old.EncapsulationKey));
+        Array.Clear(staleKey);
+        var current = receiver.Store.CreateTransportKeyRequest();
+        var parts = stale.Split('.');
+        parts[1] = current.Fingerprint;
+        var e = Assert.Throws<QKDLiteException>(() => receiver.Store.CompleteTransportKeyRequest(string.Join(".", parts), replace: false));
+        Assert.Equal(ErrorIds.TransportKeyConfirmationFailed, e.ErrorId);
+        Assert.Null(receiver.Store.GetTransportKey());
+    }
+
+    [Fact]
     public void Repeated_or_cancelling_components_are_refused()
     {
         var component = System.Security.Cryptography.RandomNumberGenerator.GetBytes(32);
@@ -135,7 +150,7 @@ public sealed class TransportKeyTests
         Assert.Equal(ErrorIds.EncapsulationKeyInvalid, Assert.Throws<QKDLiteException>(() => MlKemTransfer.Encapsulate(new byte[10])).ErrorId);
         var receiver = new TestStore();
         var request = receiver.Store.CreateTransportKeyRequest();
-        Assert.Equal(ErrorIds.CiphertextInvalid, Assert.Throws<QKDLiteException>(() => receiver.Store.CompleteTransportKeyRequest($"QKDLTK1.{request.Fingerprint}.AAAA", replace: false)).ErrorId);
+        Assert.Equal(ErrorIds.CiphertextInvalid, Assert.Throws<QKDLiteException>(() => receiver.Store.CompleteTransportKeyRequest($"QKDLTK1.{request.Fingerprint}.AAAA.{new string('0', 32)}", replace: false)).ErrorId);
         Assert.Equal(ErrorIds.CiphertextInvalid, Assert.Throws<QKDLiteException>(() => receiver.Store.CompleteTransportKeyRequest("not a ciphertext", replace: false)).ErrorId);
         Assert.Null(receiver.Store.GetTransportKey());
     }

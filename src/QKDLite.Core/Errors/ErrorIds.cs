@@ -83,6 +83,8 @@ public static class ErrorIds
     public const string EncapsulationKeyInvalid = nameof(EncapsulationKeyInvalid);
     /// <summary>The ML-KEM ciphertext answers another transport key request than the pending one.</summary>
     public const string TransportKeyRequestMismatch = nameof(TransportKeyRequestMismatch);
+    /// <summary>The ML-KEM ciphertext's key confirmation failed: altered, or not made for this request.</summary>
+    public const string TransportKeyConfirmationFailed = nameof(TransportKeyConfirmationFailed);
     /// <summary>Two key components are the same, or they combine to an all-zero key.</summary>
     public const string ComponentsNotIndependent = nameof(ComponentsNotIndependent);
     /// <summary>The session cannot prompt for key components.</summary>
@@ -91,6 +93,18 @@ public static class ErrorIds
     public const string KeyBlockFileNotFound = nameof(KeyBlockFileNotFound);
     /// <summary>A key block file cannot be read.</summary>
     public const string KeyBlockFileUnreadable = nameof(KeyBlockFileUnreadable);
+    /// <summary>No KME reachable: every configured URL failed (timeout, connection, 503).</summary>
+    public const string KmeUnavailable = nameof(KmeUnavailable);
+    /// <summary>The KME refused this SAE (401).</summary>
+    public const string KmeUnauthorized = nameof(KmeUnauthorized);
+    /// <summary>The KME refused the request (400 and similar), with its message.</summary>
+    public const string KmeRequestRefused = nameof(KmeRequestRefused);
+    /// <summary>The KME answered something that is not ETSI GS QKD 014 (malformed JSON, wrong key length, missing fields).</summary>
+    public const string KmeAnswerInvalid = nameof(KmeAnswerInvalid);
+    /// <summary>The KME's TLS certificate does not chain to the configured CA.</summary>
+    public const string KmeCertificateInvalid = nameof(KmeCertificateInvalid);
+    /// <summary>The KME connection settings (certificates, URLs) are unusable.</summary>
+    public const string KmeConfigurationInvalid = nameof(KmeConfigurationInvalid);
     /// <summary>The ML-KEM ciphertext is malformed.</summary>
     public const string CiphertextInvalid = nameof(CiphertextInvalid);
     /// <summary>A key block is not in the key block format.</summary>

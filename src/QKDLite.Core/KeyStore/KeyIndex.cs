@@ -63,7 +63,8 @@ internal sealed class KeyIndex
 
     public IReadOnlyList<QuantumKeyInfo> List(string? keyId) =>
         ActiveKeys()
-            .Where(k => keyId is null || string.Equals(k.KeyId, keyId, StringComparison.Ordinal))
+            // keyIDs are matched without regard to case everywhere (as PowerShell users expect).
+            .Where(k => keyId is null || string.Equals(k.KeyId, keyId, StringComparison.OrdinalIgnoreCase))
             .OrderBy(k => k.Created).ThenBy(k => k.Label, StringComparer.Ordinal)
             .ToList();
 

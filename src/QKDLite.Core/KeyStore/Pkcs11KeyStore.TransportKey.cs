@@ -115,7 +115,7 @@ public sealed partial class Pkcs11KeyStore
     /// </summary>
     public TransportKeyInfo CompleteTransportKeyRequest(string ciphertextText, bool replace)
     {
-        var (fingerprint, ciphertext) = MlKemTransfer.ParseCiphertext(ciphertextText);
+        var (fingerprint, ciphertext, confirmation) = MlKemTransfer.ParseCiphertext(ciphertextText);
         lock (_gate)
         {
             using var session = OpenSession();
@@ -133,6 +133,10 @@ public sealed partial class Pkcs11KeyStore
                     throw new QKDLiteException(ErrorIds.TransportKeyRequestMismatch, QKDLiteErrorCategory.InvalidData,
                         $"The ciphertext answers the request with fingerprint {fingerprint}, but this node's pending request has fingerprint {pending}. Send the current encapsulation key to the sending node again. Nothing was changed.", fingerprint);
                 transportKey = MlKemTransfer.Decapsulate(seed, ciphertext);
+                // ML-KEM decapsulation never fails: a wrong ciphertext just gives another key. The tag proves both sides derived the same one.
+                if (MlKemTransfer.Confirmation(transportKey, fingerprint, ciphertext) != confirmation)
+                    throw new QKDLiteException(ErrorIds.TransportKeyConfirmationFailed, QKDLiteErrorCategory.SecurityError,
+                        "The ciphertext does not confirm the transport key: it was altered on the way, or made by a node that did not use this request. Nothing was changed.", fingerprint);
                 var info = StoreTransportKey(session, transportKey, TransportKeyOrigin.MlKemDecapsulation, replace);
                 Pkcs11Errors.Call("destroy the transport key request", TransportKeyRequestLabel, () => session.DestroyObject(request.Handle));
                 _index?.Remove(TransportKeyRequestLabel);

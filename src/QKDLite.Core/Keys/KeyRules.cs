@@ -15,6 +15,8 @@ public static class KeyRules
     public const int DefaultSizeBits = 256;
     /// <summary>Most keys one request may create.</summary>
     public const int MaxCount = 100_000;
+    /// <summary>Labels starting with this name QKDLite's own token objects and are refused for keys.</summary>
+    public const string ReservedLabelPrefix = "QKDLite ";
     /// <summary>Longest keyLabel.</summary>
     public const int MaxLabelLength = 128;
 
@@ -61,6 +63,11 @@ public static class KeyRules
         if (!valid)
             throw new QKDLiteException(ErrorIds.KeyLabelInvalid, QKDLiteErrorCategory.InvalidArgument,
                 $"Key label '{label}' is not valid: use 1 to {MaxLabelLength} printable characters without leading or trailing spaces.", label);
+        // QKDLite's own objects (transport key, its request, the change marker) are named "QKDLite ...":
+        // a key under such a label could be taken for one of them.
+        if (label!.StartsWith(ReservedLabelPrefix, StringComparison.OrdinalIgnoreCase))
+            throw new QKDLiteException(ErrorIds.KeyLabelInvalid, QKDLiteErrorCategory.InvalidArgument,
+                $"Key label '{label}' is reserved: labels starting with '{ReservedLabelPrefix}' name QKDLite's own objects.", label);
     }
 
     /// <summary>A new unique label: a lower-case UUID, the form ETSI GS QKD 014 uses for key_ID.</summary>

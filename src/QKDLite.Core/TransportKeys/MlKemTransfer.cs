@@ -33,25 +33,40 @@ public static class MlKemTransfer
     /// <summary>
     /// Encapsulates to <paramref name="encapsulationKey"/>; returns the ciphertext as text and the derived
     /// transport key. The text names the fingerprint of the encapsulation key it was made for
-    /// (<c>QKDLTK1.{fingerprint}.{Base64 ciphertext}</c>), so the receiving node can refuse a ciphertext
-    /// made for another (older, or substituted) request instead of silently deriving a different key.
+    /// (<c>QKDLTK1.{fingerprint}.{Base64 ciphertext}.{confirmation}</c>), so the receiving node can refuse a
+    /// ciphertext made for another (older, or substituted) request instead of silently deriving a
+    /// different key. The confirmation is an HMAC under the new transport key over the fingerprint and the
+    /// ciphertext: the receiving node stores the key only if it derives the same one (key confirmation),
+    /// so an edited fingerprint or ciphertext is caught too.
     /// </summary>
     public static (string Ciphertext, byte[] TransportKey) Encapsulate(byte[] encapsulationKey)
     {
         var (ciphertext, transportKey) = EncapsulateRaw(encapsulationKey);
-        return ($"{CiphertextPrefix}.{Fingerprint(encapsulationKey)}.{Convert.ToBase64String(ciphertext)}", transportKey);
+        var fingerprint = Fingerprint(encapsulationKey);
+        return ($"{CiphertextPrefix}.{fingerprint}.{Convert.ToBase64String(ciphertext)}.{Confirmation(transportKey, fingerprint, ciphertext)}", transportKey);
     }
 
-    /// <summary>Reads a ciphertext text: the fingerprint of the request it answers, and the ciphertext.</summary>
-    public static (string Fingerprint, byte[] Ciphertext) ParseCiphertext(string text)
+    /// <summary>The key confirmation tag: 16 bytes of HMAC-SHA256 under the transport key, hex.</summary>
+    public static string Confirmation(byte[] transportKey, string fingerprint, byte[] ciphertext)
+    {
+        using var hmac = new HMACSHA256(transportKey);
+        var context = System.Text.Encoding.ASCII.GetBytes("QKDLite transport key confirmation v1|" + fingerprint + "|");
+        var input = new byte[context.Length + ciphertext.Length];
+        Buffer.BlockCopy(context, 0, input, 0, context.Length);
+        Buffer.BlockCopy(ciphertext, 0, input, context.Length, ciphertext.Length);
+        return BitConverter.ToString(hmac.ComputeHash(input), 0, 16).Replace("-", string.Empty);
+    }
+
+    /// <summary>Reads a ciphertext text: the fingerprint of the request it answers, the ciphertext, and the confirmation tag.</summary>
+    public static (string Fingerprint, byte[] Ciphertext, string Confirmation) ParseCiphertext(string text)
     {
         var parts = (text ?? string.Empty).Trim().Split('.');
-        if (parts.Length != 3 || parts[0] != CiphertextPrefix || parts[1].Length != 16)
+        if (parts.Length != 4 || parts[0] != CiphertextPrefix || parts[1].Length != 16 || parts[3].Length != 32)
             throw new QKDLiteException(ErrorIds.CiphertextInvalid, QKDLiteErrorCategory.InvalidData,
-                $"The ciphertext is not in the form {CiphertextPrefix}.<fingerprint>.<Base64> that Set-TransportKey -EncapsulationKey returns.", null);
+                $"The ciphertext is not in the form {CiphertextPrefix}.<fingerprint>.<Base64>.<confirmation> that Set-TransportKey -EncapsulationKey returns.", null);
         try
         {
-            return (parts[1], Convert.FromBase64String(parts[2]));
+            return (parts[1], Convert.FromBase64String(parts[2]), parts[3]);
         }
         catch (FormatException e)
         {

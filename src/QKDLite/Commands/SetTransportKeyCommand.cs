@@ -98,7 +98,8 @@ public sealed class SetTransportKeyCommand : KeyStoreCmdlet
                 break;
             }
             default:
-                WriteObject(FromComponents(store, target, action));
+                var provisioned = FromComponents(store, target, action);
+                if (provisioned is not null) WriteObject(provisioned);
                 break;
         }
     }

@@ -1,0 +1,303 @@
+using System;
+using System.Collections.Generic;
+using System.IO;
+using System.Linq;
+using System.Net;
+using System.Net.Http;
+using System.Security.Authentication;
+using System.Text;
+using System.Text.Json;
+using System.Threading;
+using System.Threading.Tasks;
+using QKDLite.Core.Errors;
+
+namespace QKDLite.Core.Kme;
+
+/// <summary>
+/// An ETSI GS QKD 014 client (an SAE towards a KME): status, get key (enc_keys) and get key with
+/// key IDs (dec_keys), over mutual TLS. Lenient with real KMEs: reads status first and splits
+/// requests by max_key_per_request, checks every decoded key's length (some KMEs confuse bits and
+/// bytes), and turns 401 with an empty or HTML body, 404/409/412 and malformed JSON into clear errors.
+/// Several URLs give high availability: on timeout, connection failure, 503 or 504 the next is tried,
+/// with a growing pause between rounds.
+/// </summary>
+public sealed class EtsiKmeClient : IDisposable
+{
+    private static readonly SslProtocols Tls12And13 = SslProtocols.Tls12 | (SslProtocols)12288; // 12288 = Tls13, absent from netstandard2.0
+    private readonly KmeSettings _settings;
+    private readonly HttpClient _http;
+
+    /// <summary>Creates a client; certificates are loaded now, so configuration errors show at once.</summary>
+    public EtsiKmeClient(KmeSettings settings)
+    {
+        _settings = settings;
+        if (settings.Urls.Count == 0)
+            throw new QKDLiteException(ErrorIds.KmeConfigurationInvalid, QKDLiteErrorCategory.InvalidData, $"KME '{settings.Name}' has no URL.", settings.Name);
+        var ca = KmeTls.LoadCa(settings);
+        var handler = new HttpClientHandler
+        {
+            ClientCertificateOptions = ClientCertificateOption.Manual,
+            SslProtocols = Tls12And13,
+            ServerCertificateCustomValidationCallback = (_, certificate, _, errors) => KmeTls.ServerIsTrusted(certificate, errors, ca),
+        };
+        handler.ClientCertificates.Add(KmeTls.LoadClientCertificate(settings));
+        _http = new HttpClient(handler) { Timeout = System.Threading.Timeout.InfiniteTimeSpan };
+    }
+
+    /// <summary>The URL that answered last.</summary>
+    public string? LastUrl { get; private set; }
+
+    /// <summary>Status of the pair (this SAE as master, <paramref name="slaveSaeId"/> as slave).</summary>
+    public async Task<KmeStatus> GetStatusAsync(string slaveSaeId, CancellationToken cancellation = default)
+    {
+        using var document = await SendAsync(() => new HttpRequestMessage(HttpMethod.Get, "api/v1/keys/" + Uri.EscapeDataString(slaveSaeId) + "/status"), cancellation).ConfigureAwait(false);
+        var root = document.RootElement;
+        try
+        {
+            return new KmeStatus
+            {
+                Kme = _settings.Name,
+                Url = LastUrl ?? string.Empty,
+                SourceKmeId = root.GetProperty("source_KME_ID").GetString() ?? string.Empty,
+                TargetKmeId = root.GetProperty("target_KME_ID").GetString() ?? string.Empty,
+                MasterSaeId = root.GetProperty("master_SAE_ID").GetString() ?? string.Empty,
+                SlaveSaeId = root.GetProperty("slave_SAE_ID").GetString() ?? string.Empty,
+                KeySize = root.GetProperty("key_size").GetInt32(),
+                StoredKeyCount = root.GetProperty("stored_key_count").GetInt32(),
+                MaxKeyCount = root.GetProperty("max_key_count").GetInt32(),
+                MaxKeyPerRequest = root.GetProperty("max_key_per_request").GetInt32(),
+                MaxKeySize = root.GetProperty("max_key_size").GetInt32(),
+                MinKeySize = root.GetProperty("min_key_size").GetInt32(),
+                MaxSaeIdCount = root.TryGetProperty("max_SAE_ID_count", out var m) ? m.GetInt32() : 0,
+            };
+        }
+        catch (Exception e) when (e is KeyNotFoundException or InvalidOperationException or FormatException)
+        {
+            throw Invalid($"its status answer lacks a field or has a wrong type ({e.Message})", e);
+        }
+    }
+
+    /// <summary>
+    /// Get key (enc_keys) as master SAE: <paramref name="number"/> keys of <paramref name="sizeBits"/>
+    /// bits (0: the KME's default) shared with <paramref name="slaveSaeId"/>.
+    /// </summary>
+    public async Task<IReadOnlyList<KmeKey>> GetKeysAsync(string slaveSaeId, int number, int sizeBits, CancellationToken cancellation = default)
+    {
+        var status = await GetStatusAsync(slaveSaeId, cancellation).ConfigureAwait(false);
+        var size = sizeBits == 0 ? status.KeySize : sizeBits;
+        CheckSize(status, size);
+        var keys = new List<KmeKey>();
+        try
+        {
+            foreach (var chunk in Chunks(number, status.MaxKeyPerRequest))
+            {
+                var body = $"{{\"number\":{chunk},\"size\":{size}}}";
+                using var document = await SendAsync(() => Post("api/v1/keys/" + Uri.EscapeDataString(slaveSaeId) + "/enc_keys", body), cancellation).ConfigureAwait(false);
+                var received = ReadKeys(document, size);
+                if (received.Count != chunk)
+                {
+                    foreach (var key in received) key.Clear();
+                    throw Invalid($"it sent {received.Count} keys where {chunk} were asked for");
+                }
+                keys.AddRange(received);
+            }
+            return keys;
+        }
+        catch
+        {
+            foreach (var key in keys) key.Clear();
+            throw;
+        }
+    }
+
+    /// <summary>Get key with key IDs (dec_keys) as slave SAE of <paramref name="masterSaeId"/>; keys come back in the order asked.</summary>
+    public async Task<IReadOnlyList<KmeKey>> GetKeysWithIdsAsync(string masterSaeId, IReadOnlyList<string> keyIds, int sizeBits, CancellationToken cancellation = default)
+    {
+        var status = await GetStatusAsync(masterSaeId, cancellation).ConfigureAwait(false);
+        var size = sizeBits == 0 ? status.KeySize : sizeBits;
+        var byId = new Dictionary<string, KmeKey>(StringComparer.OrdinalIgnoreCase);
+        try
+        {
+            var position = 0;
+            foreach (var chunk in Chunks(keyIds.Count, status.MaxKeyPerRequest))
+            {
+                var ids = keyIds.Skip(position).Take(chunk).ToList();
+                position += chunk;
+                var body = "{\"key_IDs\":[" + string.Join(",", ids.Select(id => "{\"key_ID\":" + JsonSerializer.Serialize(id) + "}")) + "]}";
+                using var document = await SendAsync(() => Post("api/v1/keys/" + Uri.EscapeDataString(masterSaeId) + "/dec_keys", body), cancellation).ConfigureAwait(false);
+                foreach (var key in ReadKeys(document, size))
+                {
+                    if (!ids.Contains(key.KeyId, StringComparer.OrdinalIgnoreCase) || byId.ContainsKey(key.KeyId))
+                    {
+                        key.Clear();
+                        throw Invalid($"it answered with key_ID '{key.KeyId}', which was not asked for or came twice");
+                    }
+                    byId.Add(key.KeyId, key);
+                }
+            }
+            var missing = keyIds.FirstOrDefault(id => !byId.ContainsKey(id));
+            if (missing is not null) throw Invalid($"it did not return key_ID '{missing}'");
+            return keyIds.Select(id => byId[id]).ToList();
+        }
+        catch
+        {
+            foreach (var key in byId.Values) key.Clear();
+            throw;
+        }
+    }
+
+    /// <inheritdoc />
+    public void Dispose() => _http.Dispose();
+
+    private static HttpRequestMessage Post(string path, string json) =>
+        new(HttpMethod.Post, path) { Content = new StringContent(json, Encoding.UTF8, "application/json") };
+
+    private static IEnumerable<int> Chunks(int total, int perRequest)
+    {
+        var step = perRequest > 0 ? perRequest : total;
+        for (var done = 0; done < total; done += step) yield return Math.Min(step, total - done);
+    }
+
+    private void CheckSize(KmeStatus status, int size)
+    {
+        if (size % 8 != 0 || (status.MaxKeySize > 0 && size > status.MaxKeySize) || (status.MinKeySize > 0 && size < status.MinKeySize))
+            throw new QKDLiteException(ErrorIds.KmeRequestRefused, QKDLiteErrorCategory.InvalidArgument,
+                $"KME '{_settings.Name}' serves keys of {status.MinKeySize} to {status.MaxKeySize} bits in whole bytes; {size} bits were asked for.", size);
+    }
+
+    /// <summary>Reads a key container, checking every key's decoded length against the size asked for.</summary>
+    private List<KmeKey> ReadKeys(JsonDocument document, int sizeBits)
+    {
+        var keys = new List<KmeKey>();
+        try
+        {
+            if (!document.RootElement.TryGetProperty("keys", out var array) || array.ValueKind != JsonValueKind.Array)
+                throw Invalid("its answer has no keys array");
+            foreach (var item in array.EnumerateArray())
+            {
+                var id = item.GetProperty("key_ID").GetString();
+                var text = item.GetProperty("key").GetString();
+                if (string.IsNullOrEmpty(id) || text is null) throw Invalid("a key in its answer has no key_ID or key");
+                var bytes = Convert.FromBase64String(text);
+                keys.Add(new KmeKey(id!, bytes));
+                if (bytes.Length * 8 != sizeBits)
+                    throw Invalid($"key '{id}' is {bytes.Length * 8} bits where {sizeBits} were asked for (bits and bytes confused?); nothing was stored");
+            }
+            return keys;
+        }
+        catch (Exception e)
+        {
+            foreach (var key in keys) key.Clear();
+            if (e is QKDLiteException) throw;
+            if (e is KeyNotFoundException or InvalidOperationException or FormatException) throw Invalid($"its key container is malformed ({e.GetType().Name})", e);
+            throw;
+        }
+    }
+
+    /// <summary>Sends to each URL in turn until one answers with something other than unavailability.</summary>
+    private async Task<JsonDocument> SendAsync(Func<HttpRequestMessage> request, CancellationToken cancellation)
+    {
+        var failures = new List<string>();
+        for (var round = 0; round < Math.Max(1, _settings.Rounds); round++)
+        {
+            if (round > 0) await Task.Delay(TimeSpan.FromMilliseconds(200 * (1 << Math.Min(round, 5))), cancellation).ConfigureAwait(false);
+            foreach (var url in _settings.Urls)
+            {
+                cancellation.ThrowIfCancellationRequested();
+                using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellation);
+                timeout.CancelAfter(_settings.Timeout);
+                using var message = request();
+                message.RequestUri = new Uri(new Uri(url.TrimEnd('/') + "/"), message.RequestUri!.OriginalString);
+                HttpResponseMessage response;
+                string body;
+                try
+                {
+                    response = await _http.SendAsync(message, timeout.Token).ConfigureAwait(false);
+                    body = await response.Content.ReadAsStringAsync().ConfigureAwait(false);
+                }
+                catch (OperationCanceledException) when (!cancellation.IsCancellationRequested)
+                {
+                    failures.Add($"{url}: no answer within {_settings.TimeoutSeconds} s");
+                    continue;
+                }
+                catch (HttpRequestException e)
+                {
+                    if (IsCertificateFailure(e))
+                        throw new QKDLiteException(ErrorIds.KmeCertificateInvalid, QKDLiteErrorCategory.SecurityError,
+                            $"KME '{_settings.Name}' at {url} did not present a certificate that chains to the configured CA, or refused this SAE's certificate: {Innermost(e).Message}", url, e);
+                    failures.Add($"{url}: {Innermost(e).Message}");
+                    continue;
+                }
+                using (response)
+                {
+                    var status = (int)response.StatusCode;
+                    if (status is 503 or 504)
+                    {
+                        failures.Add($"{url}: HTTP {status}");
+                        continue;
+                    }
+                    LastUrl = url;
+                    if (status == 200) return Parse(body);
+                    throw Refused(status, body, url);
+                }
+            }
+        }
+        throw new QKDLiteException(ErrorIds.KmeUnavailable, QKDLiteErrorCategory.ResourceUnavailable,
+            $"No KME of '{_settings.Name}' could serve the request: {string.Join("; ", failures)}.", _settings.Name);
+    }
+
+    private JsonDocument Parse(string body)
+    {
+        try
+        {
+            return JsonDocument.Parse(body);
+        }
+        catch (JsonException e)
+        {
+            throw Invalid("its answer is not valid JSON", e);
+        }
+    }
+
+    private QKDLiteException Refused(int status, string body, string url)
+    {
+        var message = MessageOf(body);
+        if (status == 401)
+            return new QKDLiteException(ErrorIds.KmeUnauthorized, QKDLiteErrorCategory.AuthenticationError,
+                $"KME '{_settings.Name}' at {url} refused SAE '{_settings.SaeId}' (401{(message is null ? string.Empty : ": " + message)}). Check the client certificate and that the SAE pair is configured on the KME.", url);
+        return new QKDLiteException(ErrorIds.KmeRequestRefused, QKDLiteErrorCategory.InvalidOperation,
+            $"KME '{_settings.Name}' at {url} refused the request (HTTP {status}{(message is null ? string.Empty : ": " + message)}).", url);
+    }
+
+    /// <summary>The ETSI error message of a body, or null for empty, HTML or other non-JSON bodies.</summary>
+    private static string? MessageOf(string body)
+    {
+        if (string.IsNullOrWhiteSpace(body) || body.TrimStart().StartsWith("<", StringComparison.Ordinal)) return null;
+        try
+        {
+            using var document = JsonDocument.Parse(body);
+            return document.RootElement.ValueKind == JsonValueKind.Object && document.RootElement.TryGetProperty("message", out var m) ? m.GetString() : null;
+        }
+        catch (JsonException)
+        {
+            return null;
+        }
+    }
+
+    private QKDLiteException Invalid(string why, Exception? inner = null) =>
+        new(ErrorIds.KmeAnswerInvalid, QKDLiteErrorCategory.InvalidData, $"KME '{_settings.Name}' answered outside ETSI GS QKD 014: {why}.", _settings.Name, inner);
+
+    private static bool IsCertificateFailure(Exception e)
+    {
+        for (var inner = e.InnerException; inner is not null; inner = inner.InnerException)
+        {
+            if (inner is AuthenticationException) return true;
+        }
+        return false;
+    }
+
+    private static Exception Innermost(Exception e)
+    {
+        while (e.InnerException is not null) e = e.InnerException;
+        return e;
+    }
+}
