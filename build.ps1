@@ -257,7 +257,10 @@ function Invoke-TestTask {
     # Results of an earlier run must never be read as this run's.
     Get-ChildItem -LiteralPath $TestResultsDir -Force | Remove-Item -Recurse -Force
 
-    Invoke-XunitTest
+    # Every xunit project under tests/ (Core, the test KME pair, the KME client).
+    foreach ($project in @(Get-ChildItem -Path (Join-Path $RepoRoot 'tests') -Filter '*.Tests.csproj' -Recurse -File | Sort-Object Name)) {
+        Invoke-XunitTest -Project $project
+    }
     $pesterFiles = @(Get-ChildItem -Path (Join-Path $RepoRoot 'tests/Pester') -Filter '*.Tests.ps1' -File -ErrorAction Ignore |
             Sort-Object Name)
     foreach ($file in $pesterFiles) {
@@ -267,18 +270,21 @@ function Invoke-TestTask {
 }
 
 function Invoke-XunitTest {
+    param([Parameter(Mandatory)][System.IO.FileInfo]$Project)
     $version = Get-ModuleVersion
-    $trxName = 'QKDLite.Core.Tests.trx'
+    $name = $Project.BaseName
+    $trxName = "$name.trx"
     $trx = Join-Path $TestResultsDir $trxName
-    Write-Step "dotnet test tests/QKDLite.Core.Tests -c $Configuration"
+    $relative = [IO.Path]::GetRelativePath($RepoRoot, $Project.DirectoryName)
+    Write-Step "dotnet test $relative -c $Configuration"
     $watch = [Diagnostics.Stopwatch]::StartNew()
     # -p:Version as in Build, so the shared Core project is not rebuilt with another version.
     Invoke-Native dotnet @(
-        'test', (Join-Path $RepoRoot 'tests/QKDLite.Core.Tests'), '-c', $Configuration, "-p:Version=$version",
+        'test', $Project.FullName, '-c', $Configuration, "-p:Version=$version",
         '--nologo', '--logger', "trx;LogFileName=$trxName", '--results-directory', $TestResultsDir) -IgnoreExitCode
     $exitCode = $LASTEXITCODE
     $result = [pscustomobject]@{
-        Runner = 'xunit'; Name = 'QKDLite.Core.Tests'; Passed = 0; Failed = 0; Skipped = 0
+        Runner = 'xunit'; Name = $name; Passed = 0; Failed = 0; Skipped = 0
         Seconds = $watch.Elapsed.TotalSeconds; Note = ''
     }
     if (-not (Test-Path -LiteralPath $trx)) {
