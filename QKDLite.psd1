@@ -23,6 +23,7 @@
         'New-TransportKeyRequest'
         'Export-QuantumKey'
         'Import-QuantumKey'
+        'Get-KmeStatus'
     )
     FunctionsToExport      = @()
     AliasesToExport        = @()

@@ -1,5 +1,7 @@
 using System;
+using System.Collections.Generic;
 using System.IO;
+using System.Linq;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using QKDLite.Core.Errors;
@@ -25,6 +27,30 @@ public sealed class NodeConfiguration
 
     /// <summary>The node's key store.</summary>
     public KeyStoreConfiguration? KeyStore { get; set; }
+
+    /// <summary>KMEs of QKD links this node takes keys from (ETSI GS QKD 014), by name.</summary>
+    public List<Kme.KmeSettings>? Kmes { get; set; }
+
+    /// <summary>Quantum random number generators, by name.</summary>
+    public List<Sources.QrngSettings>? Qrngs { get; set; }
+
+    /// <summary>The KME configuration with this name (case-insensitive).</summary>
+    public Kme.KmeSettings Kme(string name, string file) =>
+        Kmes?.FirstOrDefault(k => string.Equals(k.Name, name, StringComparison.OrdinalIgnoreCase))
+        ?? throw new QKDLiteException(ErrorIds.KeySourceNotConfigured, QKDLiteErrorCategory.ObjectNotFound,
+            $"No KME named '{name}' is in '{file}'. Configured: {Names(Kmes?.Select(k => k.Name))}.", name);
+
+    /// <summary>The QRNG configuration with this name (case-insensitive).</summary>
+    public Sources.QrngSettings Qrng(string name, string file) =>
+        Qrngs?.FirstOrDefault(q => string.Equals(q.Name, name, StringComparison.OrdinalIgnoreCase))
+        ?? throw new QKDLiteException(ErrorIds.KeySourceNotConfigured, QKDLiteErrorCategory.ObjectNotFound,
+            $"No QRNG named '{name}' is in '{file}'. Configured: {Names(Qrngs?.Select(q => q.Name))}.", name);
+
+    private static string Names(IEnumerable<string>? names)
+    {
+        var list = names?.ToList() ?? new List<string>();
+        return list.Count == 0 ? "none" : string.Join(", ", list);
+    }
 
     /// <summary>Reads a configuration file.</summary>
     public static NodeConfiguration Load(string path)

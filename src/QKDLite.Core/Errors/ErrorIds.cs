@@ -105,6 +105,12 @@ public static class ErrorIds
     public const string KmeCertificateInvalid = nameof(KmeCertificateInvalid);
     /// <summary>The KME connection settings (certificates, URLs) are unusable.</summary>
     public const string KmeConfigurationInvalid = nameof(KmeConfigurationInvalid);
+    /// <summary>No KME or QRNG of that name is in the node configuration.</summary>
+    public const string KeySourceNotConfigured = nameof(KeySourceNotConfigured);
+    /// <summary>The QRNG could not deliver random bytes (device missing or short, service down).</summary>
+    public const string QrngUnavailable = nameof(QrngUnavailable);
+    /// <summary>The QRNG service answered something that is not the expected JSON of hex or Base64 bytes.</summary>
+    public const string QrngAnswerInvalid = nameof(QrngAnswerInvalid);
     /// <summary>The ML-KEM ciphertext is malformed.</summary>
     public const string CiphertextInvalid = nameof(CiphertextInvalid);
     /// <summary>A key block is not in the key block format.</summary>

@@ -2,7 +2,10 @@ using System;
 using System.Diagnostics;
 using System.Management.Automation;
 using System.Threading;
+using System.Linq;
 using QKDLite.Completion;
+using QKDLite.Core.Configuration;
+using QKDLite.Core.Kme;
 using QKDLite.Core.Errors;
 using QKDLite.Core.Keys;
 using QKDLite.Core.KeyStore;
@@ -34,24 +37,100 @@ public sealed class NewQuantumKeyCommand : KeyStoreCmdlet
     [Parameter]
     public KeySource Source { get; set; } = KeySource.Classical;
 
-    /// <summary>Labels for the new keys, one per key; by default each key gets a new UUID.</summary>
+    /// <summary>Labels for the new keys, one per key; by default each key gets a new UUID. With -MasterSaeId: the ETSI key_IDs to fetch.</summary>
     [Parameter]
     [ValidateNotNull]
+    [Alias("key_ID")]
     public string[]? Label { get; set; }
+
+    /// <summary>With -Source Kme: the name of the KME in the node configuration.</summary>
+    [Parameter]
+    [ArgumentCompleter(typeof(KeySourceNameCompleter))]
+    [ValidateNotNullOrEmpty]
+    public string? Kme { get; set; }
+
+    /// <summary>With -Source Kme, as master SAE: the slave SAE the keys are shared with (ETSI "get key").</summary>
+    [Parameter]
+    [ValidateNotNullOrEmpty]
+    public string? SlaveSaeId { get; set; }
+
+    /// <summary>With -Source Kme, as slave SAE: the master SAE that obtained the keys named by -Label (ETSI "get key with key IDs").</summary>
+    [Parameter]
+    [ValidateNotNullOrEmpty]
+    public string? MasterSaeId { get; set; }
+
+    /// <summary>With -Source Qrng: the name of the QRNG in the node configuration.</summary>
+    [Parameter]
+    [ArgumentCompleter(typeof(KeySourceNameCompleter))]
+    [ValidateNotNullOrEmpty]
+    public string? Qrng { get; set; }
 
     /// <inheritdoc />
     protected override void ProcessRecord()
     {
         var count = Label is not null && !MyInvocation.BoundParameters.ContainsKey(nameof(Count)) ? Label.Length : Count;
-        var request = new NewKeysRequest(KeyId, count, Size, Label);
         // Rules that need no key store are checked before connecting (and perhaps prompting for a PIN).
         Terminating(() => { KeyRules.CheckKeyId(KeyId); KeyRules.CheckSize(Size); KeyRules.CheckCount(count); return true; });
+        if (Source == KeySource.Kme)
+        {
+            CreateFromKme(count);
+            return;
+        }
+        var request = new NewKeysRequest(KeyId, count, Size, Label);
         var source = Terminating(() => SourceFor(Source));
         var store = KeyStore();
         Terminating(() => { store.CheckNewKeys(request); return true; });
         var action = $"Create {count} key(s) of {Size} bits from the {Source} source";
         if (!ShouldProcess($"keyID '{KeyId}' in key store '{store.Settings.TokenLabel}'", action)) return;
+        Store(store, request, source, count);
+    }
 
+    /// <summary>
+    /// Takes keys from a KME (as master: get key; as slave: get key with key IDs) and stores each under
+    /// its ETSI key_ID. Labels are checked before the KME is asked, so no label is ever bound to two keys.
+    /// </summary>
+    private void CreateFromKme(int count)
+    {
+        if (Kme is null || (SlaveSaeId is null) == (MasterSaeId is null))
+            Terminating<bool>(() => throw new QKDLiteException(ErrorIds.KeySourceNotAvailable, QKDLiteErrorCategory.InvalidArgument,
+                "-Source Kme needs -Kme <name> and either -SlaveSaeId (this node is the master SAE) or -MasterSaeId with -Label <key_IDs> (this node is the slave SAE).", Kme));
+        if (MasterSaeId is not null && Label is null)
+            Terminating<bool>(() => throw new QKDLiteException(ErrorIds.KeySourceNotAvailable, QKDLiteErrorCategory.InvalidArgument,
+                "-MasterSaeId needs -Label with the key_IDs the master SAE received.", MasterSaeId));
+        var file = QKDLitePaths.DefaultConfigurationFile;
+        var settings = Terminating(() => NodeConfiguration.Load(file).Kme(Kme!, file));
+        var store = KeyStore();
+        var sizeBits = MyInvocation.BoundParameters.ContainsKey(nameof(Size)) ? Size : 0;
+        if (MasterSaeId is not null) Terminating(() => { store.CheckNewKeys(new NewKeysRequest(KeyId, count, sizeBits == 0 ? KeyRules.DefaultSizeBits : sizeBits, Label)); return true; });
+        var target = $"keyID '{KeyId}' in key store '{store.Settings.TokenLabel}'";
+        var action = MasterSaeId is null
+            ? $"Take {count} key(s) from KME '{settings.Name}' shared with slave SAE '{SlaveSaeId}'"
+            : $"Take {count} key(s) from KME '{settings.Name}' by key_ID, issued to master SAE '{MasterSaeId}'";
+        if (!ShouldProcess(target, action)) return;
+
+        var keys = Terminating(() =>
+        {
+            using var client = new EtsiKmeClient(settings);
+            var fetched = MasterSaeId is null
+                ? client.GetKeysAsync(SlaveSaeId!, count, sizeBits, _stopping.Token).GetAwaiter().GetResult()
+                : client.GetKeysWithIdsAsync(MasterSaeId, Label!, sizeBits, _stopping.Token).GetAwaiter().GetResult();
+            WriteVerbose($"KME '{settings.Name}' at {client.LastUrl} delivered {fetched.Count} key(s).");
+            return fetched;
+        });
+        var source = new PrefetchedKeySource(keys);
+        try
+        {
+            var request = new NewKeysRequest(KeyId, keys.Count, keys[0].Key.Length * 8, keys.Select(k => k.KeyId).ToList());
+            Store(store, request, source, keys.Count);
+        }
+        finally
+        {
+            source.ClearRemaining();
+        }
+    }
+
+    private void Store(IKeyStore store, NewKeysRequest request, IKeyMaterialSource source, int count)
+    {
         var progress = new ProgressRecord(1, "Creating quantum keys", $"keyID {KeyId}");
         var timer = Stopwatch.StartNew();
         var done = 0;
@@ -82,10 +161,17 @@ public sealed class NewQuantumKeyCommand : KeyStoreCmdlet
     /// <inheritdoc />
     protected override void StopProcessing() => _stopping.Cancel();
 
-    private static IKeyMaterialSource SourceFor(KeySource source) => source switch
+    private IKeyMaterialSource SourceFor(KeySource source)
     {
-        KeySource.Classical => new SystemRandomSource(),
-        _ => throw new QKDLiteException(ErrorIds.KeySourceNotAvailable, QKDLiteErrorCategory.InvalidArgument,
-            $"The {source} key source is not configured on this node; use -Source Classical.", source),
-    };
+        if (source == KeySource.Classical) return new SystemRandomSource();
+        if (Qrng is null)
+            throw new QKDLiteException(ErrorIds.KeySourceNotAvailable, QKDLiteErrorCategory.InvalidArgument,
+                "-Source Qrng needs -Qrng <name> of a QRNG in the node configuration.", source);
+        var file = QKDLitePaths.DefaultConfigurationFile;
+        var settings = NodeConfiguration.Load(file).Qrng(Qrng, file);
+        if (settings.Device is not null) return new DeviceQrngSource(settings);
+        if (settings.Url is not null) return new HttpQrngSource(settings);
+        throw new QKDLiteException(ErrorIds.KeySourceNotConfigured, QKDLiteErrorCategory.InvalidData,
+            $"QRNG '{settings.Name}' in '{file}' names neither a Device nor a Url.", settings.Name);
+    }
 }
