@@ -9,6 +9,8 @@
         find-by-label.
     (c) Export-QuantumKey | Import-QuantumKey of N keys between two tokens sharing a transport key,
         against a raw loop of the same RFC 5649 wrap (token A) and unwrap (token B), interleaved A B B A.
+    (d) New-QuantumKey -Source Kme: N keys from the test KME (ETSI GS QKD 014 over mutual TLS on
+        127.0.0.1) into the store, against the raw store rate for the same number of keys, A B B A.
     The token lives on tmpfs when the machine has one. Prints the figures and the ratios; never fails on them.
 #>
 [CmdletBinding()]
@@ -90,6 +92,40 @@ try {
     $xferCmdRate = 2 * $KeyCount / (($xcmd1 + $xcmd2) / 1000)
     $xferRatio = $xferCmdRate / $xferRawRate
 
+    # (d) Keys from a KME into the store: the clean-room test KME pair as a local process.
+    $kmeOut = Join-Path $repo 'artifacts/bench/kme'
+    & dotnet build (Join-Path $repo 'tests/QKDLite.TestKme') -c Release -o $kmeOut --nologo -v quiet | Out-Null
+    if ($LASTEXITCODE -ne 0) { throw "Building the test KME failed (exit $LASTEXITCODE)." }
+    $kmeDir = Join-Path $data 'kme'
+    $kmeLog = Join-Path $data 'kme.log'
+    $kmeProcess = Start-Process dotnet -ArgumentList @((Join-Path $kmeOut 'QKDLite.TestKme.dll'), '--dir', $kmeDir, '--key-algorithm', 'ecdsa', '--no-stdin', '--max-seconds', '600', '--pool-size', "$(4 * $KeyCount + 100)") -PassThru -RedirectStandardOutput $kmeLog
+    try {
+        $deadline = [DateTime]::UtcNow.AddSeconds(60)
+        while (-not (Test-Path (Join-Path $kmeDir 'kme.json')) -and [DateTime]::UtcNow -lt $deadline) { Start-Sleep -Milliseconds 200 }
+        $kme = Get-Content (Join-Path $kmeDir 'kme.json') -Raw | ConvertFrom-Json
+        $node = Get-Content (Join-Path $data 'node.json') -Raw | ConvertFrom-Json
+        $node | Add-Member -Force Kmes @(@{ Name = 'Bench'; Urls = @($kme.kmeA.url); SaeId = 'SAE-A'; ClientCertificate = $kme.clients.'SAE-A'.pfx; CaCertificate = $kme.caPem })
+        $node | ConvertTo-Json -Depth 5 | Set-Content (Join-Path $data 'node.json')
+        function Measure-Kme {
+            $timer = [Diagnostics.Stopwatch]::StartNew()
+            $null = New-QuantumKey -TokenLabel Bench -KeyId BenchKme -Source Kme -Kme Bench -SlaveSaeId SAE-B -Count $KeyCount
+            $timer.Stop()
+            $timer.Elapsed.TotalMilliseconds
+        }
+        $null = New-QuantumKey -TokenLabel Bench -KeyId Warmup -Source Kme -Kme Bench -SlaveSaeId SAE-B -Count 10
+        $kraw1 = (Invoke-Raw (@('create') + $rawArgs + @("$KeyCount", 'BenchRawK'))).ms
+        $kcmd1 = Measure-Kme
+        $kcmd2 = Measure-Kme
+        $kraw2 = (Invoke-Raw (@('create') + $rawArgs + @("$KeyCount", 'BenchRawK'))).ms
+        Write-Host ('(d) runs in order: raw {0:N0} ms, New-QuantumKey -Source Kme {1:N0} ms, {2:N0} ms, raw {3:N0} ms' -f $kraw1, $kcmd1, $kcmd2, $kraw2)
+        $kmeRawRate = 2 * $KeyCount / (($kraw1 + $kraw2) / 1000)
+        $kmeCmdRate = 2 * $KeyCount / (($kcmd1 + $kcmd2) / 1000)
+        $kmeRatio = $kmeCmdRate / $kmeRawRate
+    }
+    finally {
+        if (-not $kmeProcess.HasExited) { $kmeProcess.Kill() }
+    }
+
     # (b) Lookups in a store of StoreSize keys.
     $present = (Get-KeyCount -TokenLabel Bench | Measure-Object -Property Count -Sum).Sum
     if ($present -lt $StoreSize) { $null = Invoke-Raw (@('create') + $rawArgs + @("$($StoreSize - $present)", 'BenchFill')) }
@@ -118,6 +154,8 @@ try {
         [pscustomobject]@{ Benchmark = "(a) create $KeyCount keys: New-QuantumKey"; Figure = '{0:N0} keys/s' -f $cmdRate; Ratio = '{0:N2}x raw' -f $createRatio; Target = '>= 0.90x' }
         [pscustomobject]@{ Benchmark = "(c) move $KeyCount keys: raw wrap + unwrap"; Figure = '{0:N0} keys/s' -f $xferRawRate; Ratio = ''; Target = '' }
         [pscustomobject]@{ Benchmark = "(c) move $KeyCount keys: Export | Import"; Figure = '{0:N0} keys/s' -f $xferCmdRate; Ratio = '{0:N2}x raw' -f $xferRatio; Target = '>= 0.80x' }
+        [pscustomobject]@{ Benchmark = "(d) $KeyCount keys into the store: raw create"; Figure = '{0:N0} keys/s' -f $kmeRawRate; Ratio = ''; Target = '' }
+        [pscustomobject]@{ Benchmark = "(d) $KeyCount keys from the KME: New-QuantumKey -Source Kme"; Figure = '{0:N0} keys/s' -f $kmeCmdRate; Ratio = '{0:N2}x raw' -f $kmeRatio; Target = '>= 0.80x' }
         [pscustomobject]@{ Benchmark = "(b) find by label, $total keys: SoftHSM2 C_FindObjects"; Figure = '{0:N2} ms median' -f $rawFind; Ratio = ''; Target = '' }
         [pscustomobject]@{ Benchmark = "(b) Get-QuantumKey -Label, warm"; Figure = '{0:N3} ms median, {1:N3} ms p99' -f $lookupMedian, (Get-Percentile $lookupTimes 0.99); Ratio = '{0:N0}x faster' -f ($rawFind / $lookupMedian); Target = '< 5 ms' }
         [pscustomobject]@{ Benchmark = "(b) Get-KeyCount, warm"; Figure = '{0:N3} ms median' -f (Get-Median $countTimes); Ratio = ''; Target = '< 50 ms' }
@@ -126,6 +164,7 @@ try {
     $rows | Format-Table -AutoSize | Out-String -Width 200 | Write-Host
     Write-Host ('create ratio {0:N2} (target 0.90): {1}' -f $createRatio, $(if ($createRatio -ge 0.9) { 'met' } else { 'NOT met' }))
     Write-Host ('move ratio {0:N2} (target 0.80): {1}' -f $xferRatio, $(if ($xferRatio -ge 0.8) { 'met' } else { 'NOT met' }))
+    Write-Host ('KME ratio {0:N2} (target 0.80): {1}' -f $kmeRatio, $(if ($kmeRatio -ge 0.8) { 'met' } else { 'NOT met' }))
     Write-Host ('label lookup median {0:N3} ms (target 5): {1}' -f $lookupMedian, $(if ($lookupMedian -lt 5) { 'met' } else { 'NOT met' }))
     Write-Host ('key count median {0:N3} ms (target 50): {1}' -f (Get-Median $countTimes), $(if ((Get-Median $countTimes) -lt 50) { 'met' } else { 'NOT met' }))
 }
