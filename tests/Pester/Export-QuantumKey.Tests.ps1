@@ -73,7 +73,7 @@ Describe 'Export-QuantumKey' {
             $blocks.KeyId | Select-Object -Unique | Should -Be @('EXP')
         }
 
-        # Finding (open): keyIDs are matched case-insensitively everywhere else (Get-QuantumKey -KeyId,
+        # Regression (fixed): keyIDs are matched case-insensitively everywhere else (Get-QuantumKey -KeyId,
         # Get-KeyCount, and Export-QuantumKey's own filter uses OrdinalIgnoreCase), but
         # ExportQuantumKeyCommand.ProcessRecord first calls store.List(KeyId), and KeyIndex.List
         # (src/QKDLite.Core/KeyStore/KeyIndex.cs) compares keyIDs with StringComparison.Ordinal. So

@@ -193,6 +193,8 @@ Describe 'Initialize-KeyStore' {
             [IO.File]::WriteAllText($own, "own-pin-$([guid]::NewGuid().ToString('N').Substring(0, 12))`n")
             if (-not $IsWindows) { [IO.File]::SetUnixFileMode($own, [IO.UnixFileMode]'UserRead, UserWrite') }
             $before = [IO.File]::ReadAllBytes($own)
+            # A node whose node.json names no key store yet: Initialize-KeyStore records the new one.
+            Remove-Item -LiteralPath $nodeJson
             (Initialize-KeyStore -TokenLabel 'FileStore' -PinFile $own -WarningAction SilentlyContinue).TokenLabel | Should -BeExactly 'FileStore'
             $config = Get-Content -Raw -LiteralPath $nodeJson | ConvertFrom-Json
             $config.KeyStore.TokenLabel | Should -BeExactly 'FileStore'
@@ -208,6 +210,8 @@ Describe 'Initialize-KeyStore' {
             $variable = 'QKDLITE_TEST_PIN_' + [guid]::NewGuid().ToString('N').Substring(0, 8).ToUpperInvariant()
             $pin = 'Env' + [guid]::NewGuid().ToString('N').Substring(0, 20)
             Set-Item -Path "env:$variable" -Value $pin
+            # A node whose node.json names no key store yet: Initialize-KeyStore records the new one.
+            Remove-Item -LiteralPath $nodeJson
             $envInfo = Initialize-KeyStore -TokenLabel 'EnvStore' -PinEnvironmentVariable $variable -WarningAction SilentlyContinue
             $null = New-QuantumKey -KeyId 'ENVSTORE' -Count 2
         }

@@ -87,8 +87,8 @@ Describe 'New-TransportKeyRequest and the ML-KEM transfer' {
             $sent.Origin | Should -Be 'MlKemEncapsulation'
             $sent.TokenLabel | Should -BeExactly 'NodeA'
             $sent.CheckValue | Should -MatchExactly '^[0-9A-F]{6}$'
-            # QKDLTK1.<fingerprint of the request it answers>.<Base64 ML-KEM-1024 ciphertext>
-            $sent.Ciphertext | Should -MatchExactly '^QKDLTK1\.[0-9A-F]{16}\.[A-Za-z0-9+/]+={0,2}$'
+            # QKDLTK1.<fingerprint of the request it answers>.<Base64 ML-KEM-1024 ciphertext>.<key confirmation>
+            $sent.Ciphertext | Should -MatchExactly '^QKDLTK1\.[0-9A-F]{16}\.[A-Za-z0-9+/]+={0,2}\.[0-9A-F]{32}$'
             $parts = $sent.Ciphertext.Split('.')
             $parts[1] | Should -BeExactly $request.Fingerprint
             [Convert]::FromBase64String($parts[2]).Length | Should -Be $ciphertextBytes
@@ -194,7 +194,7 @@ Describe 'New-TransportKeyRequest and the ML-KEM transfer' {
         }
 
         It 'refuses a ciphertext made for another request (TransportKeyRequestMismatch) and keeps the request pending' {
-            $other = "QKDLTK1.0123456789ABCDEF.$([Convert]::ToBase64String([byte[]]::new($ciphertextBytes)))"
+            $other = "QKDLTK1.0123456789ABCDEF.$([Convert]::ToBase64String([byte[]]::new($ciphertextBytes))).$('0' * 32)"
             $err = { Set-TransportKey -TokenLabel 'Receiver' -Ciphertext $other -Confirm:$false } |
                 Should -Throw -ErrorId "TransportKeyRequestMismatch,$setCmd" -PassThru
             $err.CategoryInfo.Category | Should -Be 'InvalidData'
@@ -202,7 +202,7 @@ Describe 'New-TransportKeyRequest and the ML-KEM transfer' {
         }
 
         It 'refuses a ciphertext on a store without a pending request (TransportKeyRequestNotFound)' {
-            $wellFormed = "QKDLTK1.$($pending.Fingerprint).$([Convert]::ToBase64String([byte[]]::new($ciphertextBytes)))"
+            $wellFormed = "QKDLTK1.$($pending.Fingerprint).$([Convert]::ToBase64String([byte[]]::new($ciphertextBytes))).$('0' * 32)"
             { Set-TransportKey -TokenLabel 'Sender' -Ciphertext $wellFormed -Confirm:$false } |
                 Should -Throw -ErrorId "TransportKeyRequestNotFound,$setCmd"
         }
@@ -307,7 +307,7 @@ Describe 'New-TransportKeyRequest and the ML-KEM transfer' {
         }
     }
 
-    # Finding (open): the pending request is found by label alone (Pkcs11KeyStore.TransportKey.cs:
+    # Regression (fixed): the pending request is found by label alone (Pkcs11KeyStore.TransportKey.cs:
     # CreateTransportKeyRequest `index.Get(TransportKeyRequestLabel)` then DestroyObject, and
     # CompleteTransportKeyRequest likewise), while New-QuantumKey and Import-QuantumKey accept the label
     # "QKDLite transport key request" for a quantum key. New-TransportKeyRequest then destroys that
@@ -317,27 +317,20 @@ Describe 'New-TransportKeyRequest and the ML-KEM transfer' {
     # "pending request" that does not exist). The reserved labels should be refused for keys, or the
     # request told apart by its CKA_ID record; a quantum key must never be lost or read as a seed.
     Context 'a quantum key labelled like the request object' {
-        It 'New-TransportKeyRequest does not destroy it' {
+        It 'is refused: labels starting with "QKDLite " are reserved (KeyLabelInvalid)' {
             Initialize-TestKeyStore -TokenLabel 'Clash1'
-            $key = New-QuantumKey -TokenLabel 'Clash1' -KeyId 'CLASH' -Label 'QKDLite transport key request' -ErrorAction SilentlyContinue
-            $null = New-TransportKeyRequest -TokenLabel 'Clash1'
-            if ($key) {
-                (Get-QuantumKey -TokenLabel 'Clash1' -Label $key.Label -ErrorAction SilentlyContinue).CheckValue |
-                    Should -BeExactly $key.CheckValue -Because 'a transport key request must not destroy a quantum key'
-            }
+            { New-QuantumKey -TokenLabel 'Clash1' -KeyId 'CLASH' -Label 'QKDLite transport key request' } |
+                Should -Throw -ErrorId 'KeyLabelInvalid,QKDLite.Commands.NewQuantumKeyCommand'
+            (Get-KeyCount -TokenLabel 'Clash1' -KeyId 'CLASH').Count | Should -Be 0
+            (New-TransportKeyRequest -TokenLabel 'Clash1').Fingerprint | Should -Match '^[0-9A-F]{16}$'
         }
 
-        It 'Set-TransportKey -Ciphertext without a request does not touch it' {
+        It 'Set-TransportKey -Ciphertext without a request is TransportKeyRequestNotFound and changes nothing' {
             Initialize-TestKeyStore -TokenLabel 'Clash2'
-            $key = New-QuantumKey -TokenLabel 'Clash2' -KeyId 'CLASH' -Label 'QKDLite transport key request' -ErrorAction SilentlyContinue
             $request = New-TransportKeyRequest -TokenLabel 'NodeB'
             $sent = Set-TransportKey -TokenLabel 'NodeA' -EncapsulationKey $request.EncapsulationKey -Force -Confirm:$false
             $err = $null
             try { $null = Set-TransportKey -TokenLabel 'Clash2' -Ciphertext $sent.Ciphertext -Confirm:$false -ErrorAction Stop } catch { $err = $_ }
-            if ($key) {
-                (Get-QuantumKey -TokenLabel 'Clash2' -Label $key.Label -ErrorAction SilentlyContinue).CheckValue |
-                    Should -BeExactly $key.CheckValue -Because 'completing a transport key transfer must not destroy a quantum key'
-            }
             $err.FullyQualifiedErrorId | Should -BeExactly "TransportKeyRequestNotFound,$setCmd"
             Get-TransportKey -TokenLabel 'Clash2' -ErrorAction SilentlyContinue | Should -BeNullOrEmpty -Because 'no request was pending'
         }

@@ -96,35 +96,23 @@ Describe 'Set-TransportKey' {
             (Get-TransportKey -TokenLabel $token).CheckValue | Should -BeExactly $info.CheckValue
         }
 
-        # Finding (open): Pkcs11KeyStore.StoreTransportKey (src/QKDLite.Core/KeyStore/Pkcs11KeyStore.TransportKey.cs,
+        # Regression (fixed): Pkcs11KeyStore.StoreTransportKey (src/QKDLite.Core/KeyStore/Pkcs11KeyStore.TransportKey.cs,
         # `existingWrap = index.Get(TransportKeyLabel)`) takes any object labelled "QKDLite transport key"
         # for the existing transport key, and New-QuantumKey (and Import-QuantumKey) accept that label
         # for a quantum key. With such a key in the store, Set-TransportKey reports TransportKeyExists
         # although Get-TransportKey says there is none, and with -Force it destroys the quantum key.
         # A key must never be lost to a label collision: either the reserved labels are refused for
         # keys (KeyLabelInvalid), or transport key objects are told apart by their CKA_ID record.
-        It 'provisions a transport key (without -Force) next to a quantum key labelled like it' {
+        It 'refuses the transport key labels for quantum keys (KeyLabelInvalid) and provisions normally' {
             $token = 'Reserved1'
             Initialize-TestKeyStore -TokenLabel $token
-            $key = New-QuantumKey -TokenLabel $token -KeyId 'RESERVED' -Label 'QKDLite transport key' -ErrorAction SilentlyContinue
-            $components = @(New-TestKeyComponent -Count 2)
-            { Set-TransportKey -TokenLabel $token -Component $components.Secure -ComponentCheckValue $components.CheckValue -Confirm:$false } |
-                Should -Not -Throw -Because 'Get-TransportKey says the store has no transport key'
-            (Get-TransportKey -TokenLabel $token).CheckValue | Should -BeExactly (Get-TestCheckValue -Key (Get-TestXor -Component $components) -SizeBits 256)
-            if ($key) { (Get-QuantumKey -TokenLabel $token -Label 'QKDLite transport key').CheckValue | Should -BeExactly $key.CheckValue }
-        }
-
-        It 'never destroys a quantum key labelled like the transport key, also with -Force' {
-            $token = 'Reserved2'
-            Initialize-TestKeyStore -TokenLabel $token
-            $key = New-QuantumKey -TokenLabel $token -KeyId 'RESERVED' -Label 'QKDLite transport key' -ErrorAction SilentlyContinue
-            $components = @(New-TestKeyComponent -Count 2)
-            $null = Set-TransportKey -TokenLabel $token -Component $components.Secure -ComponentCheckValue $components.CheckValue -Force -Confirm:$false
-            if ($key) {
-                $survivor = Get-QuantumKey -TokenLabel $token -Label 'QKDLite transport key' -ErrorAction SilentlyContinue
-                $survivor.CheckValue | Should -BeExactly $key.CheckValue -Because 'provisioning a transport key must not destroy a quantum key'
-                (Get-KeyCount -TokenLabel $token -KeyId 'RESERVED').Count | Should -Be 1
+            foreach ($label in 'QKDLite transport key', 'QKDLite transport key (authentication)') {
+                { New-QuantumKey -TokenLabel $token -KeyId 'RESERVED' -Label $label } |
+                    Should -Throw -ErrorId 'KeyLabelInvalid,QKDLite.Commands.NewQuantumKeyCommand'
             }
+            (Get-KeyCount -TokenLabel $token -KeyId 'RESERVED').Count | Should -Be 0
+            $components = @(New-TestKeyComponent -Count 2)
+            { Set-TransportKey -TokenLabel $token -Component $components.Secure -ComponentCheckValue $components.CheckValue -Confirm:$false } | Should -Not -Throw
             (Get-TransportKey -TokenLabel $token).CheckValue | Should -BeExactly (Get-TestCheckValue -Key (Get-TestXor -Component $components) -SizeBits 256)
         }
     }
@@ -226,7 +214,7 @@ Describe 'Set-TransportKey' {
             Get-TestTokenState -TokenLabel $token | Should -BeExactly $state
         }
 
-        # Finding (open): SetTransportKeyCommand.EndProcessing (src/QKDLite/Commands/SetTransportKeyCommand.cs,
+        # Regression (fixed): SetTransportKeyCommand.EndProcessing (src/QKDLite/Commands/SetTransportKeyCommand.cs,
         # `default: WriteObject(FromComponents(store, target, action))`) writes the null that
         # FromComponents returns when ShouldProcess declines, so -WhatIf (or answering No to the
         # confirmation) puts one $null object into the pipeline: @(Set-TransportKey ... -WhatIf).Count

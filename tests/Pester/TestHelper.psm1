@@ -569,6 +569,157 @@ exit ([int](`$null -ne `$__term))
     }
 }
 
+function Start-TestKme {
+    <#
+    .SYNOPSIS
+        Builds the test KME pair (tests/QKDLite.TestKme, Release, quietly) and starts it as a process
+        writing its PKI and kme.json to -Directory. Returns Process, Directory, Info (kme.json as an
+        object) and ControlUrl. Stop it with Stop-TestKme (it also stops by itself after -MaxSeconds).
+    .PARAMETER ArgumentList
+        Further options of the test KME, e.g. '--max-key-per-request', '4'.
+    #>
+    param(
+        [Parameter(Mandatory)][string]$Directory,
+        [string[]]$ArgumentList = @(),
+        [int]$MaxSeconds = 300,
+        [int]$TimeoutSeconds = 60
+    )
+    $project = Join-Path $script:RepoRoot 'tests/QKDLite.TestKme'
+    # No node reuse or compiler server: nothing may outlive the build and hold the test's output pipes.
+    $build = & dotnet build $project -c Release -nologo -v q -nodeReuse:false -p:UseSharedCompilation=false 2>&1
+    if ($LASTEXITCODE -ne 0) { throw "Building the test KME failed (exit $LASTEXITCODE):`n$($build -join "`n")" }
+    $dll = Join-Path $project 'bin/Release/net10.0/QKDLite.TestKme.dll'
+    if (-not (Test-Path -LiteralPath $dll)) { throw "The test KME build wrote no '$dll'." }
+    $null = New-Item -ItemType Directory -Force -Path $Directory
+    $dotnet = (Get-Command -Name 'dotnet' -CommandType Application -ErrorAction Stop | Select-Object -First 1).Source
+    $info = [System.Diagnostics.ProcessStartInfo]::new($dotnet)
+    foreach ($argument in @($dll, '--dir', $Directory, '--key-algorithm', 'ecdsa', '--no-stdin', '--max-seconds', "$MaxSeconds") + $ArgumentList) {
+        $info.ArgumentList.Add($argument)
+    }
+    $info.UseShellExecute = $false
+    $info.RedirectStandardInput = $true
+    $info.RedirectStandardOutput = $true
+    $info.RedirectStandardError = $true
+    $info.WorkingDirectory = $script:RepoRoot
+    $process = [System.Diagnostics.Process]::Start($info)
+    try {
+        $stderr = $process.StandardError.ReadToEndAsync()
+        $line = $process.StandardOutput.ReadLineAsync()
+        if (-not $line.Wait([TimeSpan]::FromSeconds($TimeoutSeconds))) { throw "The test KME printed nothing within $TimeoutSeconds s." }
+        $manifest = Join-Path $Directory 'kme.json'
+        if ($line.Result -ne "READY $manifest") {
+            throw "The test KME did not start: '$($line.Result)' $(if ($process.WaitForExit(5000)) { $stderr.Result })"
+        }
+        # Keep reading its output so that it never blocks on a full pipe.
+        $stdout = $process.StandardOutput.ReadToEndAsync()
+        $kmeInfo = Get-Content -Raw -LiteralPath $manifest | ConvertFrom-Json
+        [pscustomobject]@{
+            Process    = $process
+            Directory  = $Directory
+            Info       = $kmeInfo
+            ControlUrl = $kmeInfo.controlUrl
+            StdOut     = $stdout
+            StdErr     = $stderr
+        }
+    }
+    catch {
+        if (-not $process.HasExited) { $process.Kill($true) }
+        $process.Dispose()
+        throw
+    }
+}
+
+function Stop-TestKme {
+    <# .SYNOPSIS Stops a test KME started by Start-TestKme (its process, by id) and waits for it to exit. #>
+    param($Kme)
+    if (-not $Kme -or -not $Kme.Process) { return }
+    $process = $Kme.Process
+    try {
+        if (-not $process.HasExited) {
+            $process.Kill($true)
+            $null = $process.WaitForExit(10000)
+        }
+    }
+    finally { $process.Dispose() }
+}
+
+function Invoke-TestKmeControl {
+    <#
+    .SYNOPSIS
+        Calls the test KME's control endpoint (or the QRNG stand-in): -Path e.g. 'control/A/behaviour',
+        -Body a hashtable sent as JSON. Returns the parsed answer.
+    #>
+    param(
+        [Parameter(Mandatory)]$Kme,
+        [Parameter(Mandatory)][string]$Path,
+        [ValidateSet('Get', 'Put', 'Post', 'Delete')][string]$Method = 'Get',
+        [hashtable]$Body
+    )
+    $parameters = @{ Method = $Method; Uri = "$($Kme.ControlUrl)/$($Path.TrimStart('/'))"; TimeoutSec = 30 }
+    if ($PSBoundParameters.ContainsKey('Body')) {
+        $parameters.ContentType = 'application/json'
+        $parameters.Body = $Body | ConvertTo-Json -Compress -Depth 5
+    }
+    # -NoEnumerate: a request log stays one array, also when it holds one entry or none.
+    , (Invoke-RestMethod @parameters -NoProxy)
+}
+
+function New-TestKmeSettings {
+    <#
+    .SYNOPSIS
+        A KME entry for node.json (Kmes) for a client of a test KME started by Start-TestKme: by default
+        KME A's URL, the client's SAE ID, its PEM certificate and key, and the test CA.
+    .PARAMETER Certificate
+        Pem (certificate and ClientKey), Pfx (no password) or PfxWithPassword (with -PasswordVariable).
+    #>
+    [OutputType([hashtable])]
+    param(
+        [Parameter(Mandatory)]$Kme,
+        [Parameter(Mandatory)][string]$Name,
+        [ValidateSet('SAE-A', 'SAE-B', 'SAE-X', 'wrong-ca')][string]$Client = 'SAE-A',
+        [ValidateSet('A', 'B')][string]$Side = 'A',
+        [string[]]$Urls,
+        [ValidateSet('Pem', 'Pfx', 'PfxWithPassword')][string]$Certificate = 'Pem',
+        [string]$PasswordVariable,
+        [string]$CaCertificate,
+        [int]$TimeoutSeconds,
+        [int]$Rounds
+    )
+    $client = $Kme.Info.clients.$Client
+    $settings = [ordered]@{
+        Name          = $Name
+        Urls          = @(if ($Urls) { $Urls } elseif ($Side -eq 'A') { $Kme.Info.kmeA.url } else { $Kme.Info.kmeB.url })
+        SaeId         = $client.saeId
+        CaCertificate = if ($CaCertificate) { $CaCertificate } else { $Kme.Info.caPem }
+    }
+    switch ($Certificate) {
+        'Pem' { $settings.ClientCertificate = $client.certPem; $settings.ClientKey = $client.keyPem }
+        'Pfx' { $settings.ClientCertificate = $client.pfx }
+        'PfxWithPassword' { $settings.ClientCertificate = $client.pfxWithPassword }
+    }
+    if ($PasswordVariable) { $settings.ClientCertificatePasswordVariable = $PasswordVariable }
+    if ($PSBoundParameters.ContainsKey('TimeoutSeconds')) { $settings.TimeoutSeconds = $TimeoutSeconds }
+    if ($PSBoundParameters.ContainsKey('Rounds')) { $settings.Rounds = $Rounds }
+    $settings
+}
+
+function Set-TestKeySource {
+    <#
+    .SYNOPSIS
+        Writes the Kmes and/or Qrngs sections of this node's node.json ($env:QKDLITE_HOME), keeping the
+        rest of the file. Each is a list of hashtables (New-TestKmeSettings, or QRNG settings).
+    #>
+    param(
+        [System.Collections.IDictionary[]]$Kme,
+        [System.Collections.IDictionary[]]$Qrng
+    )
+    $file = Join-Path $env:QKDLITE_HOME 'node.json'
+    $configuration = if (Test-Path -LiteralPath $file) { Get-Content -Raw -LiteralPath $file | ConvertFrom-Json -AsHashtable } else { [ordered]@{} }
+    if ($PSBoundParameters.ContainsKey('Kme')) { $configuration['Kmes'] = @($Kme) }
+    if ($PSBoundParameters.ContainsKey('Qrng')) { $configuration['Qrngs'] = @($Qrng) }
+    $configuration | ConvertTo-Json -Depth 6 | Set-Content -LiteralPath $file -Encoding utf8NoBOM
+}
+
 Export-ModuleMember -Function @(
     'Get-TestRepoRoot'
     'Get-TestModulePath'
@@ -590,4 +741,9 @@ Export-ModuleMember -Function @(
     'Edit-TestKeyBlock'
     'Find-TestSecret'
     'Invoke-TestTerminalProcess'
+    'Start-TestKme'
+    'Stop-TestKme'
+    'Invoke-TestKmeControl'
+    'New-TestKmeSettings'
+    'Set-TestKeySource'
 )

@@ -93,7 +93,7 @@ public sealed class NewQuantumKeyCommand : KeyStoreCmdlet
     {
         if (Kme is null || (SlaveSaeId is null) == (MasterSaeId is null))
             Terminating<bool>(() => throw new QKDLiteException(ErrorIds.KeySourceNotAvailable, QKDLiteErrorCategory.InvalidArgument,
-                "-Source Kme needs -Kme <name> and either -SlaveSaeId (this node is the master SAE) or -MasterSaeId with -Label <key_IDs> (this node is the slave SAE).", Kme));
+                "-Source Kme needs -Kme <name> and either -SlaveSaeId (this node is the master SAE) or -MasterSaeId with -Label <key_IDs> (this node is the slave SAE).", KeySource.Kme));
         if (MasterSaeId is not null && Label is null)
             Terminating<bool>(() => throw new QKDLiteException(ErrorIds.KeySourceNotAvailable, QKDLiteErrorCategory.InvalidArgument,
                 "-MasterSaeId needs -Label with the key_IDs the master SAE received.", MasterSaeId));
