@@ -110,11 +110,15 @@ public sealed class EtsiKmeClient : IDisposable
         }
     }
 
-    /// <summary>Get key with key IDs (dec_keys) as slave SAE of <paramref name="masterSaeId"/>; keys come back in the order asked.</summary>
+    /// <summary>
+    /// Get key with key IDs (dec_keys) as slave SAE of <paramref name="masterSaeId"/>; keys come back in
+    /// the order asked. With <paramref name="sizeBits"/> 0 the size is whatever the master asked for,
+    /// as long as every key has it.
+    /// </summary>
     public async Task<IReadOnlyList<KmeKey>> GetKeysWithIdsAsync(string masterSaeId, IReadOnlyList<string> keyIds, int sizeBits, CancellationToken cancellation = default)
     {
         var status = await GetStatusAsync(masterSaeId, cancellation).ConfigureAwait(false);
-        var size = sizeBits == 0 ? status.KeySize : sizeBits;
+        var size = sizeBits;
         var byId = new Dictionary<string, KmeKey>(StringComparer.OrdinalIgnoreCase);
         try
         {
@@ -125,8 +129,15 @@ public sealed class EtsiKmeClient : IDisposable
                 position += chunk;
                 var body = "{\"key_IDs\":[" + string.Join(",", ids.Select(id => "{\"key_ID\":" + JsonSerializer.Serialize(id) + "}")) + "]}";
                 using var document = await SendAsync(() => Post("api/v1/keys/" + Uri.EscapeDataString(masterSaeId) + "/dec_keys", body), cancellation).ConfigureAwait(false);
-                foreach (var key in ReadKeys(document, size))
+                var received = ReadKeys(document, size);
+                if (size == 0 && received.Count > 0) size = received[0].Key.Length * 8;
+                foreach (var key in received)
                 {
+                    if (key.Key.Length * 8 != size)
+                    {
+                        foreach (var k in received) k.Clear();
+                        throw Invalid($"its keys differ in size ({key.Key.Length * 8} and {size} bits)");
+                    }
                     if (!ids.Contains(key.KeyId, StringComparer.OrdinalIgnoreCase) || byId.ContainsKey(key.KeyId))
                     {
                         key.Clear();
@@ -180,7 +191,7 @@ public sealed class EtsiKmeClient : IDisposable
                 if (string.IsNullOrEmpty(id) || text is null) throw Invalid("a key in its answer has no key_ID or key");
                 var bytes = Convert.FromBase64String(text);
                 keys.Add(new KmeKey(id!, bytes));
-                if (bytes.Length * 8 != sizeBits)
+                if (sizeBits != 0 && bytes.Length * 8 != sizeBits)
                     throw Invalid($"key '{id}' is {bytes.Length * 8} bits where {sizeBits} were asked for (bits and bytes confused?); nothing was stored");
             }
             return keys;

@@ -19,6 +19,7 @@ namespace QKDLite.Commands;
 public sealed class NewQuantumKeyCommand : KeyStoreCmdlet
 {
     private readonly CancellationTokenSource _stopping = new();
+    private IDisposable? _ownedSource;
 
     /// <summary>Purpose name the new keys are grouped under.</summary>
     [Parameter(Mandatory = true, Position = 0, ValueFromPipelineByPropertyName = true)]
@@ -94,6 +95,9 @@ public sealed class NewQuantumKeyCommand : KeyStoreCmdlet
         if (Kme is null || (SlaveSaeId is null) == (MasterSaeId is null))
             Terminating<bool>(() => throw new QKDLiteException(ErrorIds.KeySourceNotAvailable, QKDLiteErrorCategory.InvalidArgument,
                 "-Source Kme needs -Kme <name> and either -SlaveSaeId (this node is the master SAE) or -MasterSaeId with -Label <key_IDs> (this node is the slave SAE).", KeySource.Kme));
+        if (SlaveSaeId is not null && Label is not null)
+            Terminating<bool>(() => throw new QKDLiteException(ErrorIds.KeySourceNotAvailable, QKDLiteErrorCategory.InvalidArgument,
+                "With -SlaveSaeId the keys are labelled with the key_IDs the KME gives; -Label cannot be used.", KeySource.Kme));
         if (MasterSaeId is not null && Label is null)
             Terminating<bool>(() => throw new QKDLiteException(ErrorIds.KeySourceNotAvailable, QKDLiteErrorCategory.InvalidArgument,
                 "-MasterSaeId needs -Label with the key_IDs the master SAE received.", MasterSaeId));
@@ -120,7 +124,9 @@ public sealed class NewQuantumKeyCommand : KeyStoreCmdlet
         var source = new PrefetchedKeySource(keys);
         try
         {
-            var request = new NewKeysRequest(KeyId, keys.Count, keys[0].Key.Length * 8, keys.Select(k => k.KeyId).ToList());
+            // As slave, the labels are the ones given and checked (the KME may spell key_IDs in another case).
+            var labels = MasterSaeId is null ? keys.Select(k => k.KeyId).ToList() : Label!.ToList();
+            var request = new NewKeysRequest(KeyId, keys.Count, keys[0].Key.Length * 8, labels);
             Store(store, request, source, keys.Count);
         }
         finally
@@ -161,6 +167,9 @@ public sealed class NewQuantumKeyCommand : KeyStoreCmdlet
     /// <inheritdoc />
     protected override void StopProcessing() => _stopping.Cancel();
 
+    /// <inheritdoc />
+    protected override void EndProcessing() => _ownedSource?.Dispose();
+
     private IKeyMaterialSource SourceFor(KeySource source)
     {
         if (source == KeySource.Classical) return new SystemRandomSource();
@@ -169,8 +178,19 @@ public sealed class NewQuantumKeyCommand : KeyStoreCmdlet
                 "-Source Qrng needs -Qrng <name> of a QRNG in the node configuration.", source);
         var file = QKDLitePaths.DefaultConfigurationFile;
         var settings = NodeConfiguration.Load(file).Qrng(Qrng, file);
-        if (settings.Device is not null) return new DeviceQrngSource(settings);
-        if (settings.Url is not null) return new HttpQrngSource(settings);
+        _ownedSource?.Dispose();
+        if (settings.Device is not null)
+        {
+            var device = new DeviceQrngSource(settings);
+            _ownedSource = device;
+            return device;
+        }
+        if (settings.Url is not null)
+        {
+            var service = new HttpQrngSource(settings);
+            _ownedSource = service;
+            return service;
+        }
         throw new QKDLiteException(ErrorIds.KeySourceNotConfigured, QKDLiteErrorCategory.InvalidData,
             $"QRNG '{settings.Name}' in '{file}' names neither a Device nor a Url.", settings.Name);
     }
