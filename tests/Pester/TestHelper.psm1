@@ -685,17 +685,17 @@ function New-TestKmeSettings {
         [int]$TimeoutSeconds,
         [int]$Rounds
     )
-    $client = $Kme.Info.clients.$Client
+    $entry = $Kme.Info.clients.$Client
     $settings = [ordered]@{
         Name          = $Name
         Urls          = @(if ($Urls) { $Urls } elseif ($Side -eq 'A') { $Kme.Info.kmeA.url } else { $Kme.Info.kmeB.url })
-        SaeId         = $client.saeId
+        SaeId         = $entry.saeId
         CaCertificate = if ($CaCertificate) { $CaCertificate } else { $Kme.Info.caPem }
     }
     switch ($Certificate) {
-        'Pem' { $settings.ClientCertificate = $client.certPem; $settings.ClientKey = $client.keyPem }
-        'Pfx' { $settings.ClientCertificate = $client.pfx }
-        'PfxWithPassword' { $settings.ClientCertificate = $client.pfxWithPassword }
+        'Pem' { $settings.ClientCertificate = $entry.certPem; $settings.ClientKey = $entry.keyPem }
+        'Pfx' { $settings.ClientCertificate = $entry.pfx }
+        'PfxWithPassword' { $settings.ClientCertificate = $entry.pfxWithPassword }
     }
     if ($PasswordVariable) { $settings.ClientCertificatePasswordVariable = $PasswordVariable }
     if ($PSBoundParameters.ContainsKey('TimeoutSeconds')) { $settings.TimeoutSeconds = $TimeoutSeconds }

@@ -130,7 +130,16 @@ public sealed class EtsiKmeClient : IDisposable
                 var body = "{\"key_IDs\":[" + string.Join(",", ids.Select(id => "{\"key_ID\":" + JsonSerializer.Serialize(id) + "}")) + "]}";
                 using var document = await SendAsync(() => Post("api/v1/keys/" + Uri.EscapeDataString(masterSaeId) + "/dec_keys", body), cancellation).ConfigureAwait(false);
                 var received = ReadKeys(document, size);
-                if (size == 0 && received.Count > 0) size = received[0].Key.Length * 8;
+                if (size == 0 && received.Count > 0)
+                {
+                    // The master's size is unknown here: take the keys' own, but only within the KME's announced limits.
+                    size = received[0].Key.Length * 8;
+                    if ((status.MaxKeySize > 0 && size > status.MaxKeySize) || (status.MinKeySize > 0 && size < status.MinKeySize))
+                    {
+                        foreach (var k in received) k.Clear();
+                        throw Invalid($"its keys are {size} bits, outside the {status.MinKeySize} to {status.MaxKeySize} bits its status announces (bits and bytes confused?); nothing was stored");
+                    }
+                }
                 foreach (var key in received)
                 {
                     if (key.Key.Length * 8 != size)

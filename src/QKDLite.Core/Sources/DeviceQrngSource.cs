@@ -63,7 +63,11 @@ public sealed class DeviceQrngSource : IKeyMaterialSource, IDisposable
     private FileStream Open()
     {
         var stream = new FileStream(_path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite, 1, FileOptions.None);
-        if (stream.CanSeek)
+        // Device nodes report themselves seekable but with no length; only a regular file with content is consumed.
+        long length;
+        try { length = stream.CanSeek ? stream.Length : 0; }
+        catch (NotSupportedException) { length = 0; }
+        if (length > 0)
         {
             _offsetFile = _path + ".offset";
             if (File.Exists(_offsetFile) && long.TryParse(File.ReadAllText(_offsetFile).Trim(), NumberStyles.None, CultureInfo.InvariantCulture, out var offset))
