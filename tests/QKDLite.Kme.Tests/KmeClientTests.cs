@@ -142,6 +142,31 @@ public sealed class KmeClientTests : IClassFixture<KmePairFixture>
     }
 
     [Fact]
+    public async Task A_client_certificate_from_the_certificate_store_is_used_by_thumbprint()
+    {
+        using var sae = _pair.Pki.CreateClientCertificate("SAE-A");
+        using var withKey = System.Security.Cryptography.X509Certificates.X509CertificateLoader.LoadPkcs12(sae.ExportPfx(), null,
+            System.Security.Cryptography.X509Certificates.X509KeyStorageFlags.PersistKeySet | System.Security.Cryptography.X509Certificates.X509KeyStorageFlags.Exportable);
+        using var store = new System.Security.Cryptography.X509Certificates.X509Store(
+            System.Security.Cryptography.X509Certificates.StoreName.My, System.Security.Cryptography.X509Certificates.StoreLocation.CurrentUser);
+        store.Open(System.Security.Cryptography.X509Certificates.OpenFlags.ReadWrite);
+        store.Add(withKey);
+        try
+        {
+            var settings = Master();
+            settings.ClientCertificate = "cert:" + withKey.Thumbprint;
+            using var client = new EtsiKmeClient(settings);
+            Assert.Equal("SAE-A", (await client.GetStatusAsync("SAE-B")).MasterSaeId);
+            settings.ClientCertificate = "cert:" + new string('0', 40);
+            Assert.Equal(ErrorIds.KmeConfigurationInvalid, Assert.Throws<QKDLiteException>(() => new EtsiKmeClient(settings)).ErrorId);
+        }
+        finally
+        {
+            store.Remove(withKey);
+        }
+    }
+
+    [Fact]
     public async Task A_KME_certificate_from_another_CA_is_refused()
     {
         var settings = Master();

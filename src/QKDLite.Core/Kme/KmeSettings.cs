@@ -15,7 +15,10 @@ public sealed class KmeSettings
     public List<string> Urls { get; set; } = new();
     /// <summary>This node's SAE ID towards the KME.</summary>
     public string SaeId { get; set; } = string.Empty;
-    /// <summary>Client certificate: a PFX/PKCS#12 file, or a PEM certificate (with <see cref="ClientKey"/>).</summary>
+    /// <summary>
+    /// Client certificate: a PFX/PKCS#12 file, a PEM certificate (with <see cref="ClientKey"/>), or
+    /// "cert:&lt;thumbprint&gt;" for one in the certificate store (the Windows certificate store where present).
+    /// </summary>
     public string ClientCertificate { get; set; } = string.Empty;
     /// <summary>PEM private key of a PEM client certificate.</summary>
     public string? ClientKey { get; set; }

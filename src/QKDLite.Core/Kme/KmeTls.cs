@@ -17,6 +17,7 @@ internal static class KmeTls
     public static X509Certificate2 LoadClientCertificate(KmeSettings settings)
     {
         var path = settings.ClientCertificate;
+        if (path.StartsWith(StorePrefix, StringComparison.OrdinalIgnoreCase)) return FromStore(settings, path.Substring(StorePrefix.Length));
         if (string.IsNullOrEmpty(path) || !File.Exists(path))
             throw Invalid(settings, $"the client certificate file '{path}' does not exist");
         try
@@ -35,6 +36,36 @@ internal static class KmeTls
         {
             throw Invalid(settings, $"the client certificate '{path}' could not be loaded: {(e.InnerException ?? e).Message}", e);
         }
+    }
+
+    /// <summary>"cert:&lt;thumbprint&gt;": a certificate with its private key in the user's or machine's personal store.</summary>
+    public const string StorePrefix = "cert:";
+
+    /// <summary>
+    /// The certificate store: the Windows certificate store on Windows; .NET keeps a per-user store on
+    /// other systems too. CurrentUser\My is searched first, then LocalMachine\My.
+    /// </summary>
+    private static X509Certificate2 FromStore(KmeSettings settings, string thumbprint)
+    {
+        var wanted = new string(thumbprint.Where(char.IsLetterOrDigit).ToArray());
+        foreach (var location in new[] { StoreLocation.CurrentUser, StoreLocation.LocalMachine })
+        {
+            try
+            {
+                using var store = new X509Store(StoreName.My, location);
+                store.Open(OpenFlags.ReadOnly | OpenFlags.OpenExistingOnly);
+                var found = store.Certificates.Find(X509FindType.FindByThumbprint, wanted, validOnly: false);
+                foreach (var certificate in found)
+                {
+                    if (certificate.HasPrivateKey) return certificate;
+                }
+            }
+            catch (System.Security.Cryptography.CryptographicException)
+            {
+                // That store does not exist here (LocalMachine\My on Linux): look in the next one.
+            }
+        }
+        throw Invalid(settings, $"no certificate with thumbprint {wanted} and a private key is in CurrentUser\\My or LocalMachine\\My");
     }
 
     public static X509Certificate2 LoadCa(KmeSettings settings)
