@@ -100,11 +100,17 @@ else if (mode == "transfer")
     foreach (var key in keys)
     {
         var wrapped = session.WrapKey(mechanism, tkA, key);
+        // The same attributes QKDLite gives an imported key (SoftHSM2 writes each one to the object's file).
         var template = new List<IObjectAttribute>
         {
             f.Create(CKA.CKA_CLASS, CKO.CKO_SECRET_KEY), f.Create(CKA.CKA_KEY_TYPE, CKK.CKK_AES),
             f.Create(CKA.CKA_TOKEN, true), f.Create(CKA.CKA_PRIVATE, true), f.Create(CKA.CKA_SENSITIVE, true),
-            f.Create(CKA.CKA_EXTRACTABLE, true), f.Create(CKA.CKA_LABEL, "raw-" + Guid.NewGuid().ToString("D")),
+            f.Create(CKA.CKA_EXTRACTABLE, true), f.Create(CKA.CKA_MODIFIABLE, true),
+            f.Create(CKA.CKA_LABEL, "raw-" + Guid.NewGuid().ToString("D")),
+            f.Create(CKA.CKA_ID, Encoding.UTF8.GetBytes(args[4] + "\u001F1|C|0|A|256|000000")),
+            f.Create(CKA.CKA_SIGN, true), f.Create(CKA.CKA_VERIFY, true), f.Create(CKA.CKA_DERIVE, true),
+            f.Create(CKA.CKA_WRAP, false), f.Create(CKA.CKA_UNWRAP, false),
+            f.Create(CKA.CKA_ENCRYPT, true), f.Create(CKA.CKA_DECRYPT, true),
         };
         sessionB.UnwrapKey(mechanism, tkB, wrapped, template);
         foreach (var attribute in template) attribute.Dispose();
