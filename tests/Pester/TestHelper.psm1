@@ -159,29 +159,15 @@ function Get-TestPwshCommand {
     @('dotnet', 'pwsh')
 }
 
-function Start-TestChildProcess {
+function New-TestChildWrapper {
     <#
     .SYNOPSIS
-        Starts a script block in a fresh `pwsh -NoProfile -NonInteractive -Command` process with the
-        staged module imported. Collect the result with Wait-TestChildProcess.
-    .PARAMETER ArgumentList
-        Named parameters for the script block (declare them with param()); passed as JSON through an
-        environment variable, so they never appear on a command line.
-    .PARAMETER Environment
-        Environment variables to set (a $null value removes the variable) in the child only.
+        The script a test child process runs: imports the module (unless -Import is empty), runs the
+        script block with the JSON parameters from QKDLITE_TEST_CHILD_ARGS, and writes its output,
+        errors and terminating error as JSON to QKDLITE_TEST_CHILD_RESULT.
     #>
-    param(
-        [Parameter(Mandatory)][scriptblock]$ScriptBlock,
-        [hashtable]$ArgumentList = @{},
-        [hashtable]$Environment = @{},
-        [switch]$NoImport
-    )
-    $resultFile = Join-Path ([IO.Path]::GetTempPath()) ("qkdlite-child-" + [guid]::NewGuid().ToString('N') + '.json')
-    if (Test-Path -LiteralPath '/dev/shm' -PathType Container) {
-        $resultFile = Join-Path '/dev/shm' (Split-Path -Leaf $resultFile)
-    }
-    $import = if ($NoImport) { '' } else { "Import-Module -Name '$((Get-TestModulePath).Replace("'", "''"))' -ErrorAction Stop" }
-    $wrapper = @"
+    param([Parameter(Mandatory)][scriptblock]$ScriptBlock, [string]$Import = '')
+    @"
 `$ProgressPreference = 'SilentlyContinue'
 `$__out = [System.Collections.Generic.List[object]]::new()
 `$__err = [System.Collections.Generic.List[object]]::new()
@@ -212,6 +198,31 @@ catch {
     Set-Content -LiteralPath `$env:QKDLITE_TEST_CHILD_RESULT -Encoding utf8NoBOM
 exit ([int](`$null -ne `$__term))
 "@
+}
+
+function Start-TestChildProcess {
+    <#
+    .SYNOPSIS
+        Starts a script block in a fresh `pwsh -NoProfile -NonInteractive -Command` process with the
+        staged module imported. Collect the result with Wait-TestChildProcess.
+    .PARAMETER ArgumentList
+        Named parameters for the script block (declare them with param()); passed as JSON through an
+        environment variable, so they never appear on a command line.
+    .PARAMETER Environment
+        Environment variables to set (a $null value removes the variable) in the child only.
+    #>
+    param(
+        [Parameter(Mandatory)][scriptblock]$ScriptBlock,
+        [hashtable]$ArgumentList = @{},
+        [hashtable]$Environment = @{},
+        [switch]$NoImport
+    )
+    $resultFile = Join-Path ([IO.Path]::GetTempPath()) ("qkdlite-child-" + [guid]::NewGuid().ToString('N') + '.json')
+    if (Test-Path -LiteralPath '/dev/shm' -PathType Container) {
+        $resultFile = Join-Path '/dev/shm' (Split-Path -Leaf $resultFile)
+    }
+    $import = if ($NoImport) { '' } else { "Import-Module -Name '$((Get-TestModulePath).Replace("'", "''"))' -ErrorAction Stop" }
+    $wrapper = New-TestChildWrapper -ScriptBlock $ScriptBlock -Import $import
     $encoded = [Convert]::ToBase64String([Text.Encoding]::Unicode.GetBytes($wrapper))
     $command = Get-TestPwshCommand
     $info = [System.Diagnostics.ProcessStartInfo]::new($command[0])
@@ -451,37 +462,7 @@ function Invoke-TestTerminalProcess {
     $id = [guid]::NewGuid().ToString('N')
     $wrapperFile = Join-Path $parent "qkdlite-terminal-$id.ps1"
     $resultFile = Join-Path $parent "qkdlite-terminal-$id.json"
-    $wrapper = @"
-`$ProgressPreference = 'SilentlyContinue'
-`$__out = [System.Collections.Generic.List[object]]::new()
-`$__err = [System.Collections.Generic.List[object]]::new()
-`$__term = `$null
-function __ConvertError(`$e) {
-    [ordered]@{
-        FullyQualifiedErrorId = `$e.FullyQualifiedErrorId
-        Category = [string]`$e.CategoryInfo.Category
-        Message = `$e.Exception.Message
-        TargetObject = [string]`$e.TargetObject
-    }
-}
-try {
-    Import-Module -Name '$((Get-TestModulePath).Replace("'", "''"))' -ErrorAction Stop
-    `$__params = @{}
-    if (`$env:QKDLITE_TEST_CHILD_ARGS) { `$__params = `$env:QKDLITE_TEST_CHILD_ARGS | ConvertFrom-Json -AsHashtable }
-    & {
-$($ScriptBlock.ToString())
-    } @__params 2>&1 | ForEach-Object {
-        if (`$_ -is [System.Management.Automation.ErrorRecord]) { `$__err.Add((__ConvertError `$_)) } else { `$__out.Add(`$_) }
-    }
-}
-catch {
-    `$__term = __ConvertError `$_
-}
-[ordered]@{ Output = `$__out.ToArray(); Errors = `$__err.ToArray(); TerminatingError = `$__term } |
-    ConvertTo-Json -Depth 6 -EnumsAsStrings -Compress |
-    Set-Content -LiteralPath `$env:QKDLITE_TEST_CHILD_RESULT -Encoding utf8NoBOM
-exit ([int](`$null -ne `$__term))
-"@
+    $wrapper = New-TestChildWrapper -ScriptBlock $ScriptBlock -Import "Import-Module -Name '$((Get-TestModulePath).Replace("'", "''"))' -ErrorAction Stop"
     Set-Content -LiteralPath $wrapperFile -Value $wrapper -Encoding utf8NoBOM
     try {
         $quote = { param($s) "'" + $s.Replace("'", "'\''") + "'" }
