@@ -103,15 +103,16 @@ public sealed class MisbehaviourTests
     {
         await using var pair = await Shared.StartPairAsync();
         using var patient = new Sae(pair, pair.KmeA, Shared.SaeA);
-        using var hasty = new Sae(pair, pair.KmeA, Shared.SaeA, timeout: TimeSpan.FromMilliseconds(100));
-        pair.KmeA.Behaviour.DelayMilliseconds = 300;
+        // A wide gap between the client's timeout and the delay, so a busy machine (late timers) cannot blur it.
+        using var hasty = new Sae(pair, pair.KmeA, Shared.SaeA, timeout: TimeSpan.FromMilliseconds(200));
+        pair.KmeA.Behaviour.DelayMilliseconds = 2000;
 
         var watch = Stopwatch.StartNew();
         var answer = await patient.StatusAsync("SAE-B");
         watch.Stop();
 
         answer.AssertStatus(HttpStatusCode.OK);
-        Assert.True(watch.ElapsedMilliseconds >= 290, $"answered after {watch.ElapsedMilliseconds} ms");
+        Assert.True(watch.ElapsedMilliseconds >= 1990, $"answered after {watch.ElapsedMilliseconds} ms");
         await Assert.ThrowsAsync<TaskCanceledException>(() => hasty.StatusAsync("SAE-B"));
     }
 
