@@ -36,8 +36,6 @@ internal readonly struct KeyRecord
     public int SizeBits { get; }
     public string CheckValue { get; }
 
-    public KeyRecord WithState(KeyState state) => new(KeyId, Source, Created, state, SizeBits, CheckValue);
-
     public byte[] Encode()
     {
         var tail = string.Join("|", Version, SourceCode(Source), ToUnixMicroseconds(Created).ToString(CultureInfo.InvariantCulture), State == KeyState.Active ? "A" : "P",

@@ -136,6 +136,4 @@ public static class LocalKeyStore
 
     /// <summary>The SoftHSM2 configuration file of a data directory.</summary>
     public static string SoftHsmConfigFile(string dataDirectory) => Path.Combine(Path.GetFullPath(dataDirectory), "softhsm2.conf");
-
-    internal static IEnumerable<string> Candidates => SoftHsmCandidates;
 }

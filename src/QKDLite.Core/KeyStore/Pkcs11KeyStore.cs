@@ -26,6 +26,7 @@ public sealed partial class Pkcs11KeyStore : IKeyStore
 
     private readonly object _gate = new();
     private readonly ISlot _slot;
+    // Never used for operations: PKCS#11 keeps a login only while a session is open, so this one holds it.
     private readonly ISession _loginSession;
     private readonly byte[] _pinSalt;
     private readonly byte[] _pinDigest;

@@ -67,9 +67,6 @@ internal sealed class StoreGeneration
         return Read(session);
     }
 
-    /// <summary>Forgets the marker handles (after the token changed underneath us).</summary>
-    public void Reset() => _markers = null;
-
     private static List<IObjectHandle> FindMarkers(ISession session)
     {
         var template = new List<IObjectAttribute>
