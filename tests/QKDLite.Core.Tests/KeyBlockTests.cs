@@ -215,6 +215,38 @@ public sealed class KeyBlockTests : IClassFixture<TwoStores>
         Assert.Equal(created.Select(k => (k.Label, k.KeyId, k.CheckValue)), arrived.Select(k => (k.Label, k.KeyId, k.CheckValue)));
     }
 
+    [Fact]
+    public void In_a_batch_a_key_another_process_destroyed_is_KeyNotFound()
+    {
+        var keys = _a.CreateKeys(new NewKeysRequest("Batch", 2, 256), new SystemRandomSource()).ToList();
+        var otherProcess = Pkcs11KeyStore.OpenUncached(((Pkcs11KeyStore)_a).Settings, TestStore.Pin());
+        using (_a.DeferChangeNotification())
+        {
+            _a.Export(keys[0].Label);
+            otherProcess.Remove(keys[1].Label);
+            var error = Assert.Throws<QKDLiteException>(() => _a.Export(keys[1].Label));
+            Assert.Equal(ErrorIds.KeyNotFound, error.ErrorId);
+        }
+    }
+
+    [Fact]
+    public void The_next_batch_sees_what_another_process_created_meanwhile()
+    {
+        var key = _a.CreateKeys(new NewKeysRequest("Batch", 1, 256), new SystemRandomSource()).Single();
+        var otherProcess = Pkcs11KeyStore.OpenUncached(((Pkcs11KeyStore)_a).Settings, TestStore.Pin());
+        QKDLite.Core.Keys.QuantumKeyInfo created;
+        using (_a.DeferChangeNotification())
+        {
+            _a.Export(key.Label);
+            created = otherProcess.CreateKeys(new NewKeysRequest("Batch", 1, 256), new SystemRandomSource()).Single();
+        }
+        // The next batch (the next pipeline) starts from the token as it is now.
+        using (_a.DeferChangeNotification())
+        {
+            Assert.Equal(created.CheckValue, _a.Export(created.Label).CheckValue);
+        }
+    }
+
     private static string Pad(string base64Url)
     {
         var s = base64Url.Replace('-', '+').Replace('_', '/');

@@ -25,7 +25,7 @@ public sealed partial class Pkcs11KeyStore
         {
             lock (_gate)
             {
-                using var session = OpenSession();
+                var session = WorkSession();
                 return _wrapPadCompliant ??= WrapPadCompliance.Probe(session);
             }
         }
@@ -34,29 +34,29 @@ public sealed partial class Pkcs11KeyStore
     /// <summary>Wraps the active key <paramref name="label"/> into a key block.</summary>
     public KeyBlock Export(string label)
     {
-        lock (_gate)
-        {
-            using var session = OpenSession();
-            var index = Fresh(session);
-            var entry = ActiveEntry(index, label);
-            var transport = RequireTransportKey(session, index);
-            var key = entry.Key!;
-            if (key.SizeBits % 64 != 0 && !(_wrapPadCompliant ??= WrapPadCompliance.Probe(session)))
-                throw new QKDLiteException(ErrorIds.KeySizeNotExportable, QKDLiteErrorCategory.InvalidOperation,
-                    $"Key '{label}' is {key.SizeBits} bits. This token's RFC 5649 wrapping is not standard for keys that are not a multiple of 64 bits, so its key block could not be imported on other HSMs. Nothing was exported.", label);
-            // The header's check value is what importers and administrators compare: prove it is this key's.
-            if (CheckValueInToken(session, entry.Handle, label, key.SizeBits, KeyCheckValue.IsAesSize(key.SizeBits)) != key.CheckValue)
-                throw new QKDLiteException(ErrorIds.KeyCheckValueMismatch, QKDLiteErrorCategory.InvalidData,
-                    $"Key '{label}' does not match the check value recorded with it ({key.CheckValue}); its metadata is damaged. Nothing was exported.", label);
-            var f = Pkcs11Libraries.Factory.MechanismFactory;
-            using var wrapMechanism = f.Create(CKM.CKM_AES_KEY_WRAP_PAD);
-            var wrapped = Pkcs11Errors.Call("wrap a key under the transport key", label, () => session.WrapKey(wrapMechanism, transport.Wrap, entry.Handle));
-            var header = new KeyBlockHeader(key.Label, key.KeyId, key.SizeBits, key.Source, key.Created, key.CheckValue, transport.Info.CheckValue);
-            var signed = KeyBlockCodec.SignedPart(header, wrapped);
-            using var macMechanism = f.Create(CKM.CKM_SHA256_HMAC);
-            var mac = Pkcs11Errors.Call("authenticate a key block", label, () => session.Sign(macMechanism, transport.Mac, signed));
-            return new KeyBlock(header, KeyBlockCodec.Text(signed, mac));
-        }
+        lock (_gate) return OnFreshIndex((session, index) => Export(session, index, label));
+    }
+
+    private KeyBlock Export(ISession session, KeyIndex index, string label)
+    {
+        var entry = ActiveEntry(index, label);
+        var transport = RequireTransportKey(session, index);
+        var key = entry.Key!;
+        if (key.SizeBits % 64 != 0 && !(_wrapPadCompliant ??= WrapPadCompliance.Probe(session)))
+            throw new QKDLiteException(ErrorIds.KeySizeNotExportable, QKDLiteErrorCategory.InvalidOperation,
+                $"Key '{label}' is {key.SizeBits} bits. This token's RFC 5649 wrapping is not standard for keys that are not a multiple of 64 bits, so its key block could not be imported on other HSMs. Nothing was exported.", label);
+        // The header's check value is what importers and administrators compare: prove it is this key's.
+        if (CheckValueInToken(session, entry.Handle, label, key.SizeBits, KeyCheckValue.IsAesSize(key.SizeBits)) != key.CheckValue)
+            throw new QKDLiteException(ErrorIds.KeyCheckValueMismatch, QKDLiteErrorCategory.InvalidData,
+                $"Key '{label}' does not match the check value recorded with it ({key.CheckValue}); its metadata is damaged. Nothing was exported.", label);
+        var f = Pkcs11Libraries.Factory.MechanismFactory;
+        using var wrapMechanism = f.Create(CKM.CKM_AES_KEY_WRAP_PAD);
+        var wrapped = Pkcs11Errors.Call("wrap a key under the transport key", label, () => session.WrapKey(wrapMechanism, transport.Wrap, entry.Handle));
+        var header = new KeyBlockHeader(key.Label, key.KeyId, key.SizeBits, key.Source, key.Created, key.CheckValue, transport.Info.CheckValue);
+        var signed = KeyBlockCodec.SignedPart(header, wrapped);
+        using var macMechanism = f.Create(CKM.CKM_SHA256_HMAC);
+        var mac = Pkcs11Errors.Call("authenticate a key block", label, () => session.Sign(macMechanism, transport.Mac, signed));
+        return new KeyBlock(header, KeyBlockCodec.Text(signed, mac));
     }
 
     /// <summary>
@@ -77,47 +77,47 @@ public sealed partial class Pkcs11KeyStore
     public (QuantumKeyInfo? Key, bool Created) Import(string blockText, Func<KeyBlock, bool> confirm)
     {
         var block = KeyBlockCodec.Parse(blockText);
+        lock (_gate) return OnFreshIndex((session, index) => Import(session, index, block, blockText, confirm));
+    }
+
+    private (QuantumKeyInfo? Key, bool Created) Import(ISession session, KeyIndex index, KeyBlockCodec.Parsed block, string blockText, Func<KeyBlock, bool> confirm)
+    {
         var header = block.Header;
-        lock (_gate)
+        var transport = Verify(session, index, block, out var present);
+        if (present is not null) return (present, false);
+        if (!confirm(new KeyBlock(header, blockText.Trim()))) return (null, false);
+        var f = Pkcs11Libraries.Factory.MechanismFactory;
+        var isAes = KeyCheckValue.IsAesSize(header.SizeBits);
+        var record = new KeyRecord(header.KeyId, header.Source, header.Created, KeyState.Active, header.SizeBits, header.CheckValue);
+        var template = UnwrapTemplate(header.Label, record, isAes);
+        IObjectHandle handle;
+        using (var unwrapMechanism = f.Create(CKM.CKM_AES_KEY_WRAP_PAD))
         {
-            using var session = OpenSession();
-            var index = Fresh(session);
-            var transport = Verify(session, index, block, out var present);
-            if (present is not null) return (present, false);
-            if (!confirm(new KeyBlock(header, blockText.Trim()))) return (null, false);
-            var f = Pkcs11Libraries.Factory.MechanismFactory;
-            var isAes = KeyCheckValue.IsAesSize(header.SizeBits);
-            var record = new KeyRecord(header.KeyId, header.Source, header.Created, KeyState.Active, header.SizeBits, header.CheckValue);
-            var template = UnwrapTemplate(header.Label, record, isAes);
-            IObjectHandle handle;
-            using (var unwrapMechanism = f.Create(CKM.CKM_AES_KEY_WRAP_PAD))
+            try
             {
-                try
-                {
-                    handle = session.UnwrapKey(unwrapMechanism, transport.Wrap, block.Wrapped, template);
-                }
-                catch (Pkcs11Exception e) when (e.RV is CKR.CKR_WRAPPED_KEY_INVALID or CKR.CKR_ENCRYPTED_DATA_INVALID or CKR.CKR_WRAPPED_KEY_LEN_RANGE)
-                {
-                    throw Tampered(header.Label);
-                }
-                catch (Pkcs11Exception e)
-                {
-                    throw Pkcs11Errors.Translate(e, "unwrap a key", header.Label);
-                }
-                finally
-                {
-                    foreach (var attribute in template) attribute.Dispose();
-                }
+                handle = session.UnwrapKey(unwrapMechanism, transport.Wrap, block.Wrapped, template);
             }
-            // No second check of the key here: the exporter checked the header's check value against
-            // the key itself, the MAC binds that header to the wrapped key, and RFC 5649's integrity
-            // check proves the unwrapped bytes are the wrapped ones. (Touching the new token object
-            // again would cost more than the unwrap on SoftHSM2.)
-            var key = new QuantumKeyInfo(header.Label, header.KeyId, header.SizeBits, header.Source, header.Created, KeyState.Active, header.CheckValue, Settings.TokenLabel);
-            index.Add(header.Label, new KeyIndex.Entry(handle, key));
-            MarkChanged(session);
-            return (key, true);
+            catch (Pkcs11Exception e) when (e.RV is CKR.CKR_WRAPPED_KEY_INVALID or CKR.CKR_ENCRYPTED_DATA_INVALID or CKR.CKR_WRAPPED_KEY_LEN_RANGE)
+            {
+                throw Tampered(header.Label);
+            }
+            catch (Pkcs11Exception e)
+            {
+                throw Pkcs11Errors.Translate(e, "unwrap a key", header.Label);
+            }
+            finally
+            {
+                foreach (var attribute in template) attribute.Dispose();
+            }
         }
+        // No second check of the key here: the exporter checked the header's check value against
+        // the key itself, the MAC binds that header to the wrapped key, and RFC 5649's integrity
+        // check proves the unwrapped bytes are the wrapped ones. (Touching the new token object
+        // again would cost more than the unwrap on SoftHSM2.)
+        var key = new QuantumKeyInfo(header.Label, header.KeyId, header.SizeBits, header.Source, header.Created, KeyState.Active, header.CheckValue, Settings.TokenLabel);
+        index.Add(header.Label, new KeyIndex.Entry(handle, key));
+        MarkChanged(session);
+        return (key, true);
     }
 
     // The same attributes as a key created here, less CKA_VALUE (it comes from the block); no

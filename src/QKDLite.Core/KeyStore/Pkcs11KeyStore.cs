@@ -16,8 +16,8 @@ namespace QKDLite.Core.KeyStore;
 
 /// <summary>
 /// A key store on any PKCS#11 token. One instance per token per process (see <see cref="Open"/>):
-/// PKCS#11 login is per process, so the instance keeps one session open to hold the login and
-/// opens a short session for each operation.
+/// PKCS#11 login is per process, so the instance keeps one session open to hold the login, and
+/// one more that its operations share one at a time (see <see cref="WorkSession"/>).
 /// </summary>
 public sealed partial class Pkcs11KeyStore : IKeyStore
 {
@@ -136,7 +136,7 @@ public sealed partial class Pkcs11KeyStore : IKeyStore
         int count;
         lock (_gate)
         {
-            using var session = OpenSession();
+            var session = WorkSession();
             count = Fresh(session).ActiveCount;
         }
         return new KeyStoreInfo(info.Label.Trim(), info.SerialNumber.Trim(), info.ManufacturerId.Trim(), info.Model.Trim(),
@@ -162,7 +162,7 @@ public sealed partial class Pkcs11KeyStore : IKeyStore
         }
         lock (_gate)
         {
-            using var session = OpenSession();
+            var session = WorkSession();
             var index = Fresh(session);
             foreach (var label in request.Labels)
             {
@@ -237,7 +237,7 @@ public sealed partial class Pkcs11KeyStore : IKeyStore
     {
         lock (_gate)
         {
-            using var session = OpenSession();
+            var session = WorkSession();
             var key = Fresh(session).Get(label)?.Key;
             return key?.State == KeyState.Active ? key : null;
         }
@@ -248,7 +248,7 @@ public sealed partial class Pkcs11KeyStore : IKeyStore
     {
         lock (_gate)
         {
-            using var session = OpenSession();
+            var session = WorkSession();
             return Fresh(session).List(keyId);
         }
     }
@@ -258,7 +258,7 @@ public sealed partial class Pkcs11KeyStore : IKeyStore
     {
         lock (_gate)
         {
-            using var session = OpenSession();
+            var session = WorkSession();
             return Fresh(session).CountByKeyId();
         }
     }
@@ -268,7 +268,7 @@ public sealed partial class Pkcs11KeyStore : IKeyStore
     {
         lock (_gate)
         {
-            using var session = OpenSession();
+            var session = WorkSession();
             for (var attempt = 0; ; attempt++)
             {
                 var entry = ActiveEntry(Fresh(session), label);
@@ -297,9 +297,11 @@ public sealed partial class Pkcs11KeyStore : IKeyStore
     {
         lock (_gate)
         {
-            using var session = OpenSession();
-            var entry = ActiveEntry(Fresh(session), label);
-            return ReadMaterial(session, entry.Handle, label, entry.Key!.SizeBits / 8);
+            return OnFreshIndex((session, index) =>
+            {
+                var entry = ActiveEntry(index, label);
+                return ReadMaterial(session, entry.Handle, label, entry.Key!.SizeBits / 8);
+            });
         }
     }
 
@@ -374,25 +376,80 @@ public sealed partial class Pkcs11KeyStore : IKeyStore
     private ISession OpenSession() =>
         Pkcs11Errors.Call("open a session", Settings.TokenLabel, () => _slot.OpenSession(SessionType.ReadWrite));
 
+    private ISession? _workSession;
+
+    /// <summary>
+    /// The session single operations share. Call under _gate. Closing a session costs SoftHSM2 a walk
+    /// over every object handle it knows, so a session per operation would make each operation O(n)
+    /// in the token's size; this one is kept and reopened only when the token has dropped it.
+    /// </summary>
+    private ISession WorkSession()
+    {
+        if (_workSession is not null)
+        {
+            try
+            {
+                _workSession.GetSessionInfo();
+                return _workSession;
+            }
+            catch (Pkcs11Exception)
+            {
+                try { _workSession.Dispose(); } catch (Pkcs11Exception) { /* already gone */ }
+                _workSession = null;
+            }
+        }
+        return _workSession = OpenSession();
+    }
+
     /// <summary>The index, rebuilt first if any process changed the token since it was built. Call under _gate.</summary>
     private KeyIndex Fresh(ISession session)
     {
+        // Inside a batch scope (a pipeline), other processes' changes are read once, at its first
+        // operation: reading the marker costs SoftHSM2 a file read per call, a large share of a
+        // single export or import. A key another process destroys meanwhile is caught by
+        // OnFreshIndex; a label another process creates meanwhile is seen by the next scope.
+        if (_deferDepth > 0 && _freshInScope && _index is not null) return _index;
         var generation = Pkcs11Errors.Call("read the store generation", Settings.TokenLabel, () => _generation.Read(session));
         if (_index is null || !generation.SequenceEqual(_indexGeneration))
         {
             _index = Pkcs11Errors.Call("list keys", Settings.TokenLabel, () => BuildIndex(session));
             _indexGeneration = generation;
         }
+        _freshInScope = _deferDepth > 0;
         return _index;
     }
 
+    /// <summary>
+    /// Runs <paramref name="operation"/> on the work session and the fresh index. Call under _gate.
+    /// A handle that another process invalidated meanwhile (a destroyed key, a replaced transport
+    /// key) rebuilds the index and runs the operation once more, so it reports what is there now.
+    /// </summary>
+    private T OnFreshIndex<T>(Func<ISession, KeyIndex, T> operation)
+    {
+        var session = WorkSession();
+        try
+        {
+            return operation(session, Fresh(session));
+        }
+        catch (Exception e) when (HandleWasInvalidated(e))
+        {
+            _index = null;
+            return operation(session, Fresh(session));
+        }
+    }
+
+    private static bool HandleWasInvalidated(Exception e) =>
+        (e as Pkcs11Exception ?? e.InnerException as Pkcs11Exception)?.RV is CKR.CKR_OBJECT_HANDLE_INVALID or CKR.CKR_KEY_HANDLE_INVALID;
+
     private int _deferDepth;
     private bool _changePending;
+    private bool _freshInScope;
 
     /// <summary>
-    /// Holds back the change marker until the returned scope is disposed, so that a pipeline of many
-    /// single-key operations writes it once rather than once per key. Other processes see the
-    /// changes when the scope ends.
+    /// A batch scope: holds back the change marker until the returned scope is disposed, so that a
+    /// pipeline of many single-key operations writes it once rather than once per key, and reads
+    /// other processes' changes once, at its first operation. Other processes see the changes when
+    /// the scope ends.
     /// </summary>
     public IDisposable DeferChangeNotification()
     {
@@ -412,9 +469,11 @@ public sealed partial class Pkcs11KeyStore : IKeyStore
             if (store is null) return;
             lock (store._gate)
             {
-                if (--store._deferDepth > 0 || !store._changePending) return;
+                if (--store._deferDepth > 0) return;
+                store._freshInScope = false;
+                if (!store._changePending) return;
                 store._changePending = false;
-                using var session = store.OpenSession();
+                var session = store.WorkSession();
                 store.PublishChange(session);
             }
         }

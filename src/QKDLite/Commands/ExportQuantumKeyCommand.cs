@@ -40,6 +40,7 @@ public sealed class ExportQuantumKeyCommand : KeyStoreCmdlet
     protected override void ProcessRecord()
     {
         var store = KeyStore();
+        BatchOperationsOn(store);
         // Without a transport key nothing can be exported: say so once, not once per key.
         if (!_transportKeyChecked)
         {

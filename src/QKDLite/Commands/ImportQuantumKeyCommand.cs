@@ -39,7 +39,7 @@ public sealed class ImportQuantumKeyCommand : KeyStoreCmdlet
     protected override void ProcessRecord()
     {
         var store = KeyStore();
-        DeferChangesOf(store);
+        BatchOperationsOn(store);
         foreach (var block in Blocks())
         {
             if (string.IsNullOrWhiteSpace(block)) continue;

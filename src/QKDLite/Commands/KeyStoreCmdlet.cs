@@ -18,10 +18,11 @@ public abstract class KeyStoreCmdlet : QKDLiteCmdlet, System.IDisposable
     internal IKeyStore KeyStore() => RequireKeyStore(TokenLabel);
 
     /// <summary>
-    /// Publishes this pipeline's changes to other processes once, when the pipeline ends, instead of
-    /// once per key (each publication is a token write).
+    /// Makes this pipeline one batch on the store: its changes are published to other processes once,
+    /// when the pipeline ends, and other processes' changes are read once, at its first key, instead
+    /// of once per key (each is a token access that costs more than a key's own work).
     /// </summary>
-    internal void DeferChangesOf(IKeyStore store) => _deferral ??= store.DeferChangeNotification();
+    internal void BatchOperationsOn(IKeyStore store) => _deferral ??= store.DeferChangeNotification();
 
     /// <inheritdoc />
     public void Dispose()

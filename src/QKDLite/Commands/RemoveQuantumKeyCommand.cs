@@ -37,7 +37,7 @@ public sealed class RemoveQuantumKeyCommand : KeyStoreCmdlet
     protected override void ProcessRecord()
     {
         var store = KeyStore();
-        DeferChangesOf(store);
+        BatchOperationsOn(store);
         if (InputObject is not null)
         {
             foreach (var key in InputObject)
