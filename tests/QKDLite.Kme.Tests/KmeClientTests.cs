@@ -99,6 +99,32 @@ public sealed class KmeClientTests : IClassFixture<KmePairFixture>
     }
 
     [Fact]
+    public async Task Batches_come_one_request_at_a_time_with_the_same_keys_at_the_slave()
+    {
+        using var master = new EtsiKmeClient(Master());
+        using var slave = new EtsiKmeClient(Slave());
+        var batches = master.GetKeyBatches("SAE-B", 40, 256).ToList();
+        Assert.Equal(new[] { 16, 16, 8 }, batches.Select(b => b.Count));
+        var sent = batches.SelectMany(b => b).ToList();
+        Assert.Equal(40, sent.Select(k => k.KeyId).Distinct().Count());
+        var received = await slave.GetKeysWithIdsAsync("SAE-A", sent.Select(k => k.KeyId).ToList(), 256);
+        Assert.All(sent.Zip(received), p => Assert.Equal(p.First.Key, p.Second.Key));
+    }
+
+    [Fact]
+    public void A_caller_that_stops_after_one_batch_has_asked_for_one_more_ahead_and_no_others()
+    {
+        using var master = new EtsiKmeClient(Master());
+        var before = _pair.KmeA.Requests.Count(r => r.RawTarget.EndsWith("/enc_keys"));
+        using (var batches = master.GetKeyBatches("SAE-B", 64, 256).GetEnumerator())
+        {
+            Assert.True(batches.MoveNext());
+            Assert.Equal(16, batches.Current.Count);
+        }
+        Assert.Equal(2, _pair.KmeA.Requests.Count(r => r.RawTarget.EndsWith("/enc_keys")) - before);
+    }
+
+    [Fact]
     public async Task A_dead_first_URL_fails_over_to_the_second()
     {
         var dead = new Uri("https://127.0.0.1:9/");

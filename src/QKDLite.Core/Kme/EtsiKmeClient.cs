@@ -90,17 +90,7 @@ public sealed class EtsiKmeClient : IDisposable
         try
         {
             foreach (var chunk in Chunks(number, status.MaxKeyPerRequest))
-            {
-                var body = $"{{\"number\":{chunk},\"size\":{size}}}";
-                using var document = await SendAsync(() => Post("api/v1/keys/" + Uri.EscapeDataString(slaveSaeId) + "/enc_keys", body), cancellation).ConfigureAwait(false);
-                var received = ReadKeys(document, size);
-                if (received.Count != chunk)
-                {
-                    foreach (var key in received) key.Clear();
-                    throw Invalid($"it sent {received.Count} keys where {chunk} were asked for");
-                }
-                keys.AddRange(received);
-            }
+                keys.AddRange(await GetChunkAsync(slaveSaeId, chunk, size, cancellation).ConfigureAwait(false));
             return keys;
         }
         catch
@@ -108,6 +98,63 @@ public sealed class EtsiKmeClient : IDisposable
             foreach (var key in keys) key.Clear();
             throw;
         }
+    }
+
+    /// <summary>
+    /// As <see cref="GetKeysAsync"/>, one request's worth of keys at a time: the next request is
+    /// already on its way while the caller stores the batch it holds, so the network and the key store
+    /// work side by side. The caller clears the keys it is given; keys fetched for a batch the caller
+    /// never took (it stopped or failed) are cleared here. Errors surface when the batch is taken.
+    /// </summary>
+    public IEnumerable<IReadOnlyList<KmeKey>> GetKeyBatches(string slaveSaeId, int number, int sizeBits, CancellationToken cancellation = default)
+    {
+        var status = GetStatusAsync(slaveSaeId, cancellation).GetAwaiter().GetResult();
+        var size = sizeBits == 0 ? status.KeySize : sizeBits;
+        CheckSize(status, size);
+        return Batches(slaveSaeId, Chunks(number, status.MaxKeyPerRequest).ToList(), size, cancellation);
+    }
+
+    private IEnumerable<IReadOnlyList<KmeKey>> Batches(string slaveSaeId, List<int> chunks, int size, CancellationToken cancellation)
+    {
+        Task<IReadOnlyList<KmeKey>>? next = GetChunkAsync(slaveSaeId, chunks[0], size, cancellation);
+        try
+        {
+            for (var i = 0; i < chunks.Count; i++)
+            {
+                var batch = next!.GetAwaiter().GetResult();
+                next = i + 1 < chunks.Count ? GetChunkAsync(slaveSaeId, chunks[i + 1], size, cancellation) : null;
+                yield return batch;
+            }
+        }
+        finally
+        {
+            if (next is not null) ClearWhenDone(next);
+        }
+    }
+
+    private static void ClearWhenDone(Task<IReadOnlyList<KmeKey>> fetch) =>
+        fetch.ContinueWith(t =>
+        {
+            if (t.Status != TaskStatus.RanToCompletion)
+            {
+                _ = t.Exception; // observed: the caller already has the error that stopped it
+                return;
+            }
+            foreach (var key in t.Result) key.Clear();
+        }, TaskScheduler.Default);
+
+    /// <summary>One enc_keys request for <paramref name="number"/> keys, checked for count and size.</summary>
+    private async Task<IReadOnlyList<KmeKey>> GetChunkAsync(string slaveSaeId, int number, int size, CancellationToken cancellation)
+    {
+        var body = $"{{\"number\":{number},\"size\":{size}}}";
+        using var document = await SendAsync(() => Post("api/v1/keys/" + Uri.EscapeDataString(slaveSaeId) + "/enc_keys", body), cancellation).ConfigureAwait(false);
+        var received = ReadKeys(document, size);
+        if (received.Count != number)
+        {
+            foreach (var key in received) key.Clear();
+            throw Invalid($"it sent {received.Count} keys where {number} were asked for");
+        }
+        return received;
     }
 
     /// <summary>

@@ -1,4 +1,5 @@
 using System;
+using System.Collections.Generic;
 using System.Diagnostics;
 using System.Management.Automation;
 using System.Threading;
@@ -83,7 +84,7 @@ public sealed class NewQuantumKeyCommand : KeyStoreCmdlet
         Terminating(() => { store.CheckNewKeys(request); return true; });
         var action = $"Create {count} key(s) of {Size} bits from the {Source} source";
         if (!ShouldProcess($"keyID '{KeyId}' in key store '{store.Settings.TokenLabel}'", action)) return;
-        Store(store, request, source, count);
+        Store(store, request, source, 0, count);
     }
 
     /// <summary>
@@ -112,22 +113,40 @@ public sealed class NewQuantumKeyCommand : KeyStoreCmdlet
             : $"Take {count} key(s) from KME '{settings.Name}' by key_ID, issued to master SAE '{MasterSaeId}'";
         if (!ShouldProcess(target, action)) return;
 
-        var keys = Terminating(() =>
+        using var client = new EtsiKmeClient(settings);
+        if (MasterSaeId is null)
         {
-            using var client = new EtsiKmeClient(settings);
-            var fetched = MasterSaeId is null
-                ? client.GetKeysAsync(SlaveSaeId!, count, sizeBits, _stopping.Token).GetAwaiter().GetResult()
-                : client.GetKeysWithIdsAsync(MasterSaeId, Label!, sizeBits, _stopping.Token).GetAwaiter().GetResult();
-            WriteVerbose($"KME '{settings.Name}' at {client.LastUrl} delivered {fetched.Count} key(s).");
-            return fetched;
+            // As master the labels are the key_IDs the KME gives. Each batch is stored while the next
+            // one is fetched (see GetKeyBatches).
+            var batches = Terminating(() => client.GetKeyBatches(SlaveSaeId!, count, sizeBits, _stopping.Token));
+            var stored = 0;
+            using var batch = Terminating(() => batches.GetEnumerator());
+            while (Terminating(() => batch.MoveNext()))
+            {
+                var keys = batch.Current;
+                WriteVerbose($"KME '{settings.Name}' at {client.LastUrl} delivered {keys.Count} key(s).");
+                StoreKmeKeys(store, keys, keys.Select(k => k.KeyId).ToList(), stored, count);
+                stored += keys.Count;
+            }
+            return;
+        }
+        var fetched = Terminating(() =>
+        {
+            var received = client.GetKeysWithIdsAsync(MasterSaeId, Label!, sizeBits, _stopping.Token).GetAwaiter().GetResult();
+            WriteVerbose($"KME '{settings.Name}' at {client.LastUrl} delivered {received.Count} key(s).");
+            return received;
         });
+        // As slave, the labels are the ones given and checked (the KME may spell key_IDs in another case).
+        StoreKmeKeys(store, fetched, Label!.ToList(), 0, fetched.Count);
+    }
+
+    private void StoreKmeKeys(IKeyStore store, IReadOnlyList<KmeKey> keys, IReadOnlyList<string> labels, int done, int total)
+    {
         var source = new PrefetchedKeySource(keys);
         try
         {
-            // As slave, the labels are the ones given and checked (the KME may spell key_IDs in another case).
-            var labels = MasterSaeId is null ? keys.Select(k => k.KeyId).ToList() : Label!.ToList();
             var request = new NewKeysRequest(KeyId, keys.Count, keys[0].Key.Length * 8, labels);
-            Store(store, request, source, keys.Count);
+            Store(store, request, source, done, total);
         }
         finally
         {
@@ -135,11 +154,10 @@ public sealed class NewQuantumKeyCommand : KeyStoreCmdlet
         }
     }
 
-    private void Store(IKeyStore store, NewKeysRequest request, IKeyMaterialSource source, int count)
+    private void Store(IKeyStore store, NewKeysRequest request, IKeyMaterialSource source, int done, int total)
     {
         var progress = new ProgressRecord(1, "Creating quantum keys", $"keyID {KeyId}");
         var timer = Stopwatch.StartNew();
-        var done = 0;
         Terminating(() =>
         {
             foreach (var key in store.CreateKeys(request, source, _stopping.Token))
@@ -147,17 +165,17 @@ public sealed class NewQuantumKeyCommand : KeyStoreCmdlet
                 WriteObject(key);
                 done++;
                 // Progress at most every 250 ms: per-key progress would cost more than the key itself.
-                if (count > 1 && timer.ElapsedMilliseconds >= 250)
+                if (total > 1 && timer.ElapsedMilliseconds >= 250)
                 {
                     timer.Restart();
-                    progress.PercentComplete = (int)(100L * done / count);
-                    progress.StatusDescription = $"keyID {KeyId}: {done} of {count}";
+                    progress.PercentComplete = (int)(100L * done / total);
+                    progress.StatusDescription = $"keyID {KeyId}: {done} of {total}";
                     WriteProgress(progress);
                 }
             }
             return true;
         });
-        if (count > 1)
+        if (total > 1 && done == total)
         {
             progress.RecordType = ProgressRecordType.Completed;
             WriteProgress(progress);
