@@ -24,8 +24,25 @@
         'Export-QuantumKey'
         'Import-QuantumKey'
         'Get-KmeStatus'
+        'Start-EtsiServer'
+        'Get-EtsiServer'
+        'Stop-EtsiServer'
+        'Submit-QuantumKeyTransaction'
+        'Complete-QuantumKeyTransaction'
+        'Undo-QuantumKeyTransaction'
+        'Get-QuantumKeyTransaction'
     )
-    FunctionsToExport      = @()
+    # The replication functions come from the bundled script module (they need PowerShell 7 when called).
+    NestedModules          = @('src/QKDLite.Replication/QKDLite.Replication.psd1')
+    FunctionsToExport      = @(
+        'New-ReplicationSession'
+        'Test-ReplicationNode'
+        'New-ReplicatedQuantumKey'
+        'Import-ReplicatedQuantumKey'
+        'Remove-ReplicatedQuantumKey'
+        'Resume-QuantumKeyReplication'
+        'Get-QuantumKeyReplication'
+    )
     AliasesToExport        = @()
     VariablesToExport      = @()
     PrivateData            = @{

@@ -12,8 +12,9 @@
 
     Bootstrap  installs SoftHSM2, OpenSC and the OpenSSH server (apt, as root or through sudo) and
                restores the pinned Pester from NuGet.
-    Build      publishes src/QKDLite into bin/ (the module the root QKDLite.psd1 loads) and generates
-               en-US/QKDLite.dll-Help.xml from docs/en-US. Needs only the .NET SDK.
+    Build      publishes src/QKDLite into bin/ (the module the root QKDLite.psd1 loads), the ETSI
+               server src/QKDLite.EtsiServer into bin/etsi/, and generates en-US/QKDLite.dll-Help.xml
+               from docs/en-US. Needs only the .NET SDK.
     Test       Bootstrap + Build, then xunit (Core) and every tests/Pester/*.Tests.ps1 in its own
                fresh process. The last line is `N passed, N failed[, N skipped]`; exit code 1 on failure.
     Demo       Bootstrap + Build, then Examples/Start-Demo.ps1 in a fresh process.
@@ -233,6 +234,8 @@ function Invoke-BuildTask {
         Write-Warning 'bin/QKDLite.Format.ps1xml is missing; Import-Module fails until src/QKDLite copies it (FormatsToProcess).'
     }
 
+    Publish-EtsiServer -Version $version
+
     $converter = Join-Path $RepoRoot 'tools/ConvertTo-MamlHelp.ps1'
     $cmdletPages = @(Get-ChildItem -Path $HelpSource -Filter '*.md' -File -ErrorAction Ignore | Where-Object Name -NotLike 'about_*')
     if (-not (Test-Path -LiteralPath $converter -PathType Leaf)) {
@@ -246,6 +249,25 @@ function Invoke-BuildTask {
         # A fresh process keeps this script's strict mode and preferences out of the converter.
         Invoke-Native dotnet @('pwsh', '-NoProfile', '-NonInteractive', '-File', $converter,
             '-Path', $HelpSource, '-OutputPath', $HelpOutput)
+    }
+}
+
+function Publish-EtsiServer {
+    # Start-EtsiServer runs bin/etsi/QKDLite_ETSI.dll; framework-dependent, since it needs the ASP.NET
+    # Core shared framework that comes with the .NET runtime anyway.
+    param([Parameter(Mandatory)][string]$Version)
+    $project = Join-Path $RepoRoot 'src/QKDLite.EtsiServer/QKDLite.EtsiServer.csproj'
+    $output = Join-Path $BinDir 'etsi'
+    if (-not (Test-Path -LiteralPath $project -PathType Leaf)) {
+        Write-Step 'src/QKDLite.EtsiServer does not exist yet: bin/etsi/ (the ETSI server) is not built.'
+        return
+    }
+    Write-Step "dotnet publish src/QKDLite.EtsiServer -c $Configuration -> bin/etsi/"
+    Invoke-Native dotnet @(
+        'publish', $project, '-c', $Configuration, '-o', $output, "-p:Version=$Version",
+        '--self-contained', 'false', '--nologo', '--verbosity', 'quiet')
+    if (-not (Test-Path -LiteralPath (Join-Path $output 'QKDLite_ETSI.dll'))) {
+        throw 'dotnet publish succeeded but bin/etsi/QKDLite_ETSI.dll is missing.'
     }
 }
 

@@ -6,7 +6,10 @@
     Initialises a throwaway local key store, creates keys under two keyIDs, lists and counts them,
     removes some through a pipeline, then adds a second node on the same machine, shares a transport
     key with it by ML-KEM, moves new keys to it as key blocks and compares both nodes by check value.
-    It removes the throwaway stores again at the end.
+    Then each node runs its ETSI GS QKD 014 server (QKDLite_ETSI) with certificates made for the demo:
+    a master SAE takes keys from the first node (enc_keys), a slave SAE takes the same keys by their
+    key_IDs from the second node (dec_keys), and the demo shows they match by SHA-256 fingerprint,
+    never by key bytes. It stops both servers and removes the throwaway stores again at the end.
     Run it with: dotnet pwsh ./build.ps1 Demo
 #>
 [CmdletBinding()]
@@ -20,6 +23,90 @@ $env:QKDLITE_HOME = $node
 
 function Show-Step([int] $Number, [string] $Text) { Write-Host ''; Write-Host "[$Number] $Text" }
 function Show-Table { $input | Format-Table -AutoSize | Out-String -Width 120 | ForEach-Object TrimEnd | Write-Host }
+
+function New-DemoCertificate {
+    # A P-256 certificate with its private key: a root CA when no -Issuer is given, else a TLS
+    # server (-Server, for 127.0.0.1 and localhost) or client certificate whose subject CN is -Name.
+    param([string]$Name, $Issuer, [switch]$Server)
+    $x509 = 'System.Security.Cryptography.X509Certificates'
+    $key = [System.Security.Cryptography.ECDsa]::Create([System.Security.Cryptography.ECCurve+NamedCurves]::nistP256)
+    $request = [System.Security.Cryptography.X509Certificates.CertificateRequest]::new("CN=$Name", $key, 'SHA256')
+    $from = [DateTimeOffset]::UtcNow.AddHours(-1)
+    if (-not $Issuer) {
+        $request.CertificateExtensions.Add((New-Object "$x509.X509BasicConstraintsExtension" $true, $false, 0, $true))
+        $request.CertificateExtensions.Add((New-Object "$x509.X509KeyUsageExtension" ([System.Security.Cryptography.X509Certificates.X509KeyUsageFlags]'KeyCertSign, CrlSign'), $true))
+        # The CA outlives what it issues: a certificate may not end after its issuer.
+        return [pscustomobject]@{ Certificate = $request.CreateSelfSigned($from, $from.AddDays(2)); Key = $key }
+    }
+    $usage = [System.Security.Cryptography.OidCollection]::new()
+    $null = $usage.Add([System.Security.Cryptography.Oid]::new($(if ($Server) { '1.3.6.1.5.5.7.3.1' } else { '1.3.6.1.5.5.7.3.2' })))
+    $request.CertificateExtensions.Add((New-Object "$x509.X509KeyUsageExtension" ([System.Security.Cryptography.X509Certificates.X509KeyUsageFlags]'DigitalSignature'), $true))
+    $request.CertificateExtensions.Add((New-Object "$x509.X509EnhancedKeyUsageExtension" $usage, $false))
+    if ($Server) {
+        $names = [System.Security.Cryptography.X509Certificates.SubjectAlternativeNameBuilder]::new()
+        $names.AddDnsName('localhost')
+        $names.AddIpAddress([System.Net.IPAddress]::Loopback)
+        $request.CertificateExtensions.Add($names.Build())
+    }
+    $serial = [System.Security.Cryptography.RandomNumberGenerator]::GetBytes(16)
+    $serial[0] = $serial[0] -band 0x7F
+    $issued = $request.Create($Issuer.Certificate, $from, $from.AddDays(1), $serial)
+    [pscustomobject]@{ Certificate = [System.Security.Cryptography.X509Certificates.ECDsaCertificateExtensions]::CopyWithPrivateKey($issued, $key); Key = $key }
+}
+
+function Save-DemoCertificate($Pair, [string]$Path) {
+    # <Path>.crt.pem and, for certificates with a key, <Path>.key.pem readable by the owner only.
+    Set-Content -LiteralPath "$Path.crt.pem" -Value $Pair.Certificate.ExportCertificatePem() -Encoding ascii
+    if ($Pair.Key) {
+        $null = New-Item -ItemType File -Path "$Path.key.pem" -Force
+        if (-not $IsWindows) { [IO.File]::SetUnixFileMode("$Path.key.pem", [IO.UnixFileMode]'UserRead, UserWrite') }
+        Set-Content -LiteralPath "$Path.key.pem" -Value $Pair.Key.ExportPkcs8PrivateKeyPem() -Encoding ascii
+    }
+}
+
+function Invoke-DemoSae {
+    # An SAE's POST to a QKDLite_ETSI over mutual TLS, trusting only the demo CA. Returns each
+    # delivered key's key_ID and the SHA-256 fingerprint of its bytes; the bytes are wiped at once
+    # and never become a string.
+    param([string]$Url, [string]$Path, [hashtable]$Body, $Sae)
+    $policy = [System.Security.Cryptography.X509Certificates.X509ChainPolicy]::new()
+    $policy.TrustMode = [System.Security.Cryptography.X509Certificates.X509ChainTrustMode]::CustomRootTrust
+    $policy.RevocationMode = [System.Security.Cryptography.X509Certificates.X509RevocationMode]::NoCheck
+    $null = $policy.CustomTrustStore.Add($ca.Certificate)
+    $handler = [System.Net.Http.SocketsHttpHandler]::new()
+    $handler.SslOptions.CertificateChainPolicy = $policy
+    $handler.SslOptions.ClientCertificates = [System.Security.Cryptography.X509Certificates.X509CertificateCollection]::new()
+    $null = $handler.SslOptions.ClientCertificates.Add($Sae.Certificate)
+    $client = [System.Net.Http.HttpClient]::new($handler)
+    try {
+        $content = [System.Net.Http.StringContent]::new(($Body | ConvertTo-Json -Depth 4 -Compress), [Text.Encoding]::UTF8, 'application/json')
+        $response = $client.PostAsync($Url.TrimEnd('/') + $Path, $content).GetAwaiter().GetResult()
+        $answer = $response.Content.ReadAsByteArrayAsync().GetAwaiter().GetResult()
+        if (-not $response.IsSuccessStatusCode) {
+            throw "POST $Path answered $([int]$response.StatusCode): $([Text.Encoding]::UTF8.GetString($answer))"
+        }
+        $document = [System.Text.Json.JsonDocument]::Parse([ReadOnlyMemory[byte]]$answer)
+        try {
+            foreach ($key in $document.RootElement.GetProperty('keys').EnumerateArray()) {
+                $bytes = $key.GetProperty('key').GetBytesFromBase64()
+                try {
+                    [pscustomobject]@{
+                        KeyId       = $key.GetProperty('key_ID').GetString()
+                        Bits        = $bytes.Length * 8
+                        Fingerprint = [Convert]::ToHexString([System.Security.Cryptography.SHA256]::HashData($bytes)).Substring(0, 16)
+                    }
+                }
+                finally { [Array]::Clear($bytes, 0, $bytes.Length) }
+            }
+        }
+        finally {
+            $document.Dispose()
+            [Array]::Clear($answer, 0, $answer.Length)
+        }
+    }
+    finally { $client.Dispose() }
+}
+$configurations = @{}
 
 try {
     Import-Module (Join-Path $PSScriptRoot '../QKDLite.psd1') -Force
@@ -86,8 +173,72 @@ try {
     $same = @($comparison | Where-Object Same).Count
     if ($same -ne 4) { throw "Only $same of 4 keys match on both nodes." }
     Write-Host "Done: 4 of 4 keys are identical on both nodes."
+
+    Show-Step 11 'Each node runs its ETSI GS QKD 014 server (QKDLite_ETSI) for the SAE pair SAE-A (master) and SAE-B (slave)'
+    $pki = Join-Path $node 'pki'
+    $null = New-Item -ItemType Directory -Path $pki
+    $ca = New-DemoCertificate -Name 'QKDLite Demo CA'
+    Save-DemoCertificate -Pair ([pscustomobject]@{ Certificate = $ca.Certificate }) -Path (Join-Path $pki 'ca')
+    $saeA = New-DemoCertificate -Name 'SAE-A' -Issuer $ca
+    $saeB = New-DemoCertificate -Name 'SAE-B' -Issuer $ca
+    Write-Host "    a throwaway CA issued a server certificate for each node and client certificates for SAE-A and SAE-B"
+    foreach ($side in @(
+            @{ Name = 'A'; Token = 'DemoNode'; KmeId = 'KME-A'; PeerKmeId = 'KME-B' }
+            @{ Name = 'B'; Token = 'RemoteNode'; KmeId = 'KME-B'; PeerKmeId = 'KME-A' })) {
+        # One folder per node: each server keeps its state file, log and audit log next to its node.json.
+        $folder = Join-Path $node "etsi-$($side.Name)"
+        $null = New-Item -ItemType Directory -Path $folder
+        Save-DemoCertificate -Pair (New-DemoCertificate -Name $side.KmeId -Issuer $ca -Server) -Path (Join-Path $folder 'server')
+        $store = Get-KeyStore -TokenLabel $side.Token
+        $configurations[$side.Name] = Join-Path $folder 'node.json'
+        [ordered]@{
+            KeyStore   = [ordered]@{
+                Library = $store.LibraryPath; TokenLabel = $side.Token; SoftHsmConfig = $store.SoftHsmConfig
+                PinFile = Join-Path $node "$($side.Token).pin"
+            }
+            EtsiServer = [ordered]@{
+                Address = '127.0.0.1'; Port = 0; KmeId = $side.KmeId
+                ServerCertificate = 'server.crt.pem'; ServerCertificateKey = 'server.key.pem'
+                ClientCaCertificate = (Join-Path $pki 'ca.crt.pem')
+                Pairs = @([ordered]@{ MasterSaeId = 'SAE-A'; SlaveSaeId = 'SAE-B'; KeyId = 'VPN-A-C'; PeerKmeId = $side.PeerKmeId; KeySize = 256 })
+            }
+        } | ConvertTo-Json -Depth 5 | Set-Content -LiteralPath $configurations[$side.Name] -Encoding utf8NoBOM
+    }
+    Write-Host "    Start-EtsiServer -ConfigurationPath <node A's node.json>, then the same for node B (both pair SAE-A with SAE-B on keyID VPN-A-C)"
+    $serverA = Start-EtsiServer -ConfigurationPath $configurations.A
+    $serverB = Start-EtsiServer -ConfigurationPath $configurations.B
+    Get-EtsiServer -ConfigurationPath $configurations.A, $configurations.B | Show-Table
+
+    Show-Step 12 "The master SAE-A takes 2 keys from node A (POST $($serverA.Url)/api/v1/keys/SAE-B/enc_keys)"
+    $delivered = @(Invoke-DemoSae -Url $serverA.Url -Path '/api/v1/keys/SAE-B/enc_keys' -Body @{ number = 2; size = 256 } -Sae $saeA)
+    $delivered | Select-Object KeyId, Bits, @{ Name = 'SHA-256 (first 8 bytes)'; Expression = 'Fingerprint' } | Show-Table
+    Write-Host "    SAE-A hands only the key_IDs to SAE-B (IKEv2 would carry them as PPK_ID)"
+
+    Show-Step 13 "The slave SAE-B takes the same keys from node B by their key_IDs (POST $($serverB.Url)/api/v1/keys/SAE-A/dec_keys)"
+    $keyIds = @($delivered | ForEach-Object { @{ key_ID = $_.KeyId } })
+    $received = @{}
+    Invoke-DemoSae -Url $serverB.Url -Path '/api/v1/keys/SAE-A/dec_keys' -Body @{ key_IDs = $keyIds } -Sae $saeB |
+        ForEach-Object { $received[$_.KeyId] = $_.Fingerprint }
+    $matched = $delivered | ForEach-Object {
+        [pscustomobject]@{ KeyId = $_.KeyId; 'Node A (SAE-A)' = $_.Fingerprint; 'Node B (SAE-B)' = $received[$_.KeyId]; Same = $_.Fingerprint -eq $received[$_.KeyId] }
+    }
+    $matched | Show-Table
+    $sameKeys = @($matched | Where-Object Same).Count
+    if ($delivered.Count -ne 2 -or $sameKeys -ne 2) { throw "Only $sameKeys of $($delivered.Count) delivered keys match on both nodes." }
+    Write-Host "Done: 2 of 2 keys delivered by node A and node B are identical (SHA-256 fingerprints compared, key bytes never shown)."
+    $leftA = (Get-KeyCount -TokenLabel 'DemoNode' -KeyId 'VPN-A-C').Count
+    $leftB = (Get-KeyCount -TokenLabel 'RemoteNode' -KeyId 'VPN-A-C').Count
+    Write-Host "    each side delivers a key once and then removes it: VPN-A-C now holds $leftA keys on node A and $leftB on node B"
+
+    Show-Step 14 'Stopping both servers (SIGTERM on Linux and macOS: requests in flight finish first)'
+    Get-EtsiServer -ConfigurationPath $configurations.A, $configurations.B | Stop-EtsiServer -PassThru | Show-Table
 }
 finally {
+    if ($configurations.Count -gt 0) {
+        # Whatever happened above, no server outlives the demo.
+        Get-EtsiServer -ConfigurationPath $configurations.Values -ErrorAction SilentlyContinue -WarningAction SilentlyContinue |
+            Stop-EtsiServer -ErrorAction SilentlyContinue
+    }
     Remove-Module QKDLite -ErrorAction SilentlyContinue
     if (Test-Path $node) { Remove-Item -Recurse -Force $node }
     Write-Host "The throwaway key store in $node was removed."

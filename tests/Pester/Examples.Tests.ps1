@@ -56,7 +56,16 @@ Describe 'Examples' {
         $result.Output | Should -Match 'Done: 9 keys created, 4 removed, 5 left'
         $result.Output | Should -Match 'transport key check values: DemoNode ([0-9A-F]{6}), RemoteNode \1'
         $result.Output | Should -Match 'Done: 4 of 4 keys are identical on both nodes'
+        $result.Output | Should -Match 'Done: 2 of 2 keys delivered by node A and node B are identical'
+        ([regex]::Matches($result.Output, '\d+ Stopped https://127\.0\.0\.1:\d+')).Count | Should -Be 2 -Because 'the demo stops both ETSI servers'
         $result.Output | Should -Match 'was removed'
+        if ($IsLinux) {
+            $servers = @(Get-ChildItem -LiteralPath '/proc' -Directory | Where-Object Name -Match '^\d+$' | Where-Object {
+                    $commandLine = try { [IO.File]::ReadAllText("/proc/$($_.Name)/cmdline") } catch { '' }
+                    $commandLine.Contains('QKDLite_ETSI') -and $commandLine.Contains('qkdlite-demo-')
+                })
+            $servers | Should -BeNullOrEmpty -Because 'no demo server outlives the demo'
+        }
         @(Get-ChildItem ($(if (Test-Path '/dev/shm') { '/dev/shm' } else { [IO.Path]::GetTempPath() })) -Filter 'qkdlite-demo-*' -ErrorAction SilentlyContinue).Count | Should -Be $before
     }
 }

@@ -54,4 +54,30 @@ public sealed class KeyRecordTests
         var time = new DateTimeOffset(2026, 11, 27, 3, 40, 0, TimeSpan.Zero).AddTicks(1234560);
         Assert.Equal(time, KeyRecord.FromUnixMicroseconds(KeyRecord.ToUnixMicroseconds(time)));
     }
+
+    [Theory]
+    [InlineData(KeyState.Pending, "P:0a1b2c")]
+    [InlineData(KeyState.Deleting, "D:0a1b2c")]
+    public void A_prepared_record_carries_its_transaction(KeyState state, string code)
+    {
+        var record = new KeyRecord("K", KeySource.Qrng, DateTimeOffset.UnixEpoch, state, 256, "ABCDEF", "0a1b2c");
+        Assert.Equal($"K\u001F1|Q|0|{code}|256|ABCDEF", Encoding.UTF8.GetString(record.Encode()));
+        Assert.True(KeyRecord.TryDecode(record.Encode(), out var decoded));
+        Assert.Equal(state, decoded.State);
+        Assert.Equal("0a1b2c", decoded.TransactionId);
+        var active = decoded.With(KeyState.Active, null);
+        Assert.Null(active.TransactionId);
+        Assert.Equal("K\u001F1|Q|0|A|256|ABCDEF", Encoding.UTF8.GetString(active.Encode()));
+    }
+
+    [Theory]
+    [InlineData("K\u001F1|C|0|D|256|ABCDEF")]
+    [InlineData("K\u001F1|C|0|D:|256|ABCDEF")]
+    [InlineData("K\u001F1|C|0|X:abc|256|ABCDEF")]
+    [InlineData("K\u001F1|C|0|P:a b|256|ABCDEF")]
+    [InlineData("K\u001F1|C|0|A:abc|256|ABCDEF")]
+    public void Malformed_transaction_marks_are_not_taken_for_QKDLite_keys(string id)
+    {
+        Assert.False(KeyRecord.TryDecode(Encoding.UTF8.GetBytes(id), out _));
+    }
 }

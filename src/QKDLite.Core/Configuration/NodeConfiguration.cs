@@ -34,6 +34,9 @@ public sealed class NodeConfiguration
     /// <summary>Quantum random number generators, by name.</summary>
     public List<Sources.QrngSettings>? Qrngs { get; set; }
 
+    /// <summary>The ETSI GS QKD 014 key-delivery server (QKDLite_ETSI) of this node.</summary>
+    public EtsiServerSettings? EtsiServer { get; set; }
+
     /// <summary>The KME configuration with this name (case-insensitive).</summary>
     public Kme.KmeSettings Kme(string name, string file) =>
         Kmes?.FirstOrDefault(k => string.Equals(k.Name, name, StringComparison.OrdinalIgnoreCase))
@@ -64,6 +67,7 @@ public sealed class NodeConfiguration
             var configuration = JsonSerializer.Deserialize<NodeConfiguration>(File.ReadAllText(full), Json)
                 ?? throw new JsonException("The file is empty.");
             configuration.KeyStore?.Validate(full);
+            configuration.EtsiServer?.Validate(full);
             return configuration;
         }
         catch (JsonException e)

@@ -127,4 +127,44 @@ public static class ErrorIds
     public const string KeyCheckValueMismatch = nameof(KeyCheckValueMismatch);
     /// <summary>Another key with different material already has the block's label.</summary>
     public const string KeyLabelConflict = nameof(KeyLabelConflict);
+    /// <summary>The node configuration has no EtsiServer section.</summary>
+    public const string EtsiServerNotConfigured = nameof(EtsiServerNotConfigured);
+    /// <summary>The EtsiServer section of the node configuration has a bad or missing value.</summary>
+    public const string EtsiServerConfigurationInvalid = nameof(EtsiServerConfigurationInvalid);
+    /// <summary>The ETSI server's TLS certificate or client CA file is missing or unusable.</summary>
+    public const string EtsiServerCertificateInvalid = nameof(EtsiServerCertificateInvalid);
+    /// <summary>The ETSI server could not start listening (address in use, bad command line).</summary>
+    public const string EtsiServerStartFailed = nameof(EtsiServerStartFailed);
+    /// <summary>Fewer active keys of the keyID and size are stored than were asked for; nothing was taken.</summary>
+    public const string KeyPoolExhausted = nameof(KeyPoolExhausted);
+    /// <summary>The ETSI server program (bin/etsi/QKDLite_ETSI) or a dotnet host to run it is missing.</summary>
+    public const string EtsiServerProgramNotFound = nameof(EtsiServerProgramNotFound);
+    /// <summary>An ETSI server already runs for this node configuration.</summary>
+    public const string EtsiServerAlreadyRunning = nameof(EtsiServerAlreadyRunning);
+    /// <summary>The ETSI server did not listen within the time allowed; it was stopped.</summary>
+    public const string EtsiServerStartTimeout = nameof(EtsiServerStartTimeout);
+    /// <summary>No ETSI server runs for this node configuration.</summary>
+    public const string EtsiServerNotRunning = nameof(EtsiServerNotRunning);
+    /// <summary>An ETSI server run in the foreground ended with a non-zero exit code.</summary>
+    public const string EtsiServerExited = nameof(EtsiServerExited);
+    /// <summary>The ETSI server process could not be stopped (for example another user's process).</summary>
+    public const string EtsiServerStopFailed = nameof(EtsiServerStopFailed);
+    /// <summary>A replication transaction id is empty, too long or has characters outside the allowed set.</summary>
+    public const string TransactionIdInvalid = nameof(TransactionIdInvalid);
+    /// <summary>The transaction was already committed or aborted on this node: a late prepare, or the opposite decision, is refused.</summary>
+    public const string TransactionAlreadyDecided = nameof(TransactionAlreadyDecided);
+    /// <summary>This node has no record of the transaction (commit without prepare).</summary>
+    public const string TransactionNotFound = nameof(TransactionNotFound);
+    /// <summary>The transaction id is already used for another operation.</summary>
+    public const string TransactionOperationMismatch = nameof(TransactionOperationMismatch);
+    /// <summary>The key is prepared by another replication transaction.</summary>
+    public const string KeyInTransaction = nameof(KeyInTransaction);
+    /// <summary>A key with this label was deleted by replication; it is never stored again.</summary>
+    public const string KeyLabelDeleted = nameof(KeyLabelDeleted);
+    /// <summary>The replication journal or participant record (SQLite) could not be opened, read or written.</summary>
+    public const string ReplicationStoreFailed = nameof(ReplicationStoreFailed);
+    /// <summary>The transaction id is already in the replication journal.</summary>
+    public const string TransactionExists = nameof(TransactionExists);
+    /// <summary>A replication step does not fit the transaction's journalled state (for example a commit before every node prepared).</summary>
+    public const string TransactionStateInvalid = nameof(TransactionStateInvalid);
 }

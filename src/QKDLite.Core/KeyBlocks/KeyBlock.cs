@@ -39,6 +39,13 @@ public sealed class KeyBlock
     /// <summary>The block as one line of text.</summary>
     public string Text { get; }
 
+    /// <summary>
+    /// Reads a block's text into its header fields without verifying it (that needs the transport
+    /// key, on import): enough to name its key, for example in a replication journal.
+    /// Throws KeyBlockMalformed or KeyBlockVersionUnsupported for text that is not a key block.
+    /// </summary>
+    public static KeyBlock Parse(string text) => new(KeyBlockCodec.Parse(text).Header, text.Trim());
+
     /// <inheritdoc />
     public override string ToString() => Text;
 }

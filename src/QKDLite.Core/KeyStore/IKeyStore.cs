@@ -47,6 +47,24 @@ public interface IKeyStore
     /// </summary>
     byte[] ReadKeyMaterial(string label);
 
+    /// <summary>Number of active keys of <paramref name="keyId"/> that are <paramref name="sizeBits"/> bits long: what key delivery can serve.</summary>
+    int CountActiveKeys(string keyId, int sizeBits);
+
+    /// <summary>
+    /// Takes the <paramref name="count"/> oldest active keys of <paramref name="keyId"/> and size
+    /// <paramref name="sizeBits"/> out of the store, atomically: reads their bytes, destroys them, and
+    /// returns them oldest first. Throws KeyPoolExhausted and changes nothing when fewer are stored.
+    /// Concurrent callers never receive the same key. Dispose every returned key once sent.
+    /// </summary>
+    IReadOnlyList<DeliveredKey> TakeOldestKeys(string keyId, int sizeBits, int count);
+
+    /// <summary>
+    /// Takes the keys labelled <paramref name="labels"/> out of the store, atomically, in the order
+    /// given: each must be an active key of <paramref name="keyId"/>, else KeyNotFound and nothing
+    /// changes. A key is taken at most once, also by concurrent callers. Dispose every returned key once sent.
+    /// </summary>
+    IReadOnlyList<DeliveredKey> TakeKeys(string keyId, IReadOnlyList<string> labels);
+
     /// <summary>Holds back the cross-process change marker until the scope ends (one write per pipeline, not per key).</summary>
     IDisposable DeferChangeNotification();
 
@@ -70,4 +88,39 @@ public interface IKeyStore
 
     /// <summary>As Import, asking <paramref name="confirm"/> after verification and before writing; a declined block returns a null key.</summary>
     (QuantumKeyInfo? Key, bool Created) Import(string blockText, Func<KeyBlock, bool> confirm);
+
+    /// <summary>
+    /// Replication, prepare: verifies a key block exactly as Import does and stores its key as pending
+    /// under <paramref name="transactionId"/> (invisible until committed). Repeating it for the same
+    /// transaction and key changes nothing and returns <c>Created = false</c>.
+    /// </summary>
+    (QuantumKeyInfo Key, bool Created) PrepareImport(string transactionId, string blockText);
+
+    /// <summary>
+    /// Replication, prepare: creates the keys of <paramref name="request"/> (labels required) as pending
+    /// under <paramref name="transactionId"/>. Labels already pending in this transaction are kept, not made again.
+    /// </summary>
+    IReadOnlyList<QuantumKeyInfo> PrepareCreate(string transactionId, NewKeysRequest request, IKeyMaterialSource source);
+
+    /// <summary>Wraps a key that <paramref name="transactionId"/> prepared (pending) into a key block, for the other nodes' prepare.</summary>
+    KeyBlock ExportPrepared(string transactionId, string label);
+
+    /// <summary>
+    /// Replication, prepare: hides the active keys <paramref name="labels"/> as being deleted by
+    /// <paramref name="transactionId"/>. Labels not in the store are skipped; a key held by another
+    /// transaction refuses the whole request. Returns the labels present here.
+    /// </summary>
+    IReadOnlyList<string> PrepareDelete(string transactionId, IReadOnlyList<string> labels);
+
+    /// <summary>Replication, commit: the transaction's pending keys become active, its deleting keys are destroyed. Returns the number changed; 0 when repeated.</summary>
+    int CommitPrepared(string transactionId);
+
+    /// <summary>Replication, abort: the transaction's pending keys are destroyed, its deleting keys become active again. Returns the number changed; 0 when repeated.</summary>
+    int AbortPrepared(string transactionId);
+
+    /// <summary>The keys a transaction holds prepared (pending or deleting) in this store.</summary>
+    IReadOnlyList<QuantumKeyInfo> TransactionKeys(string transactionId);
+
+    /// <summary>Ids of the transactions that hold prepared keys in this store.</summary>
+    IReadOnlyList<string> PreparedTransactionIds();
 }

@@ -58,6 +58,10 @@ internal sealed class KeyIndex
         }
     }
 
+    /// <summary>Labels and entries of QKDLite keys that are not active (prepared by replication), as a snapshot.</summary>
+    public IReadOnlyList<KeyValuePair<string, Entry>> InactiveEntries() =>
+        _byLabel.Where(e => e.Value.Key is not null && e.Value.Key.State != KeyState.Active).ToList();
+
     public IEnumerable<QuantumKeyInfo> ActiveKeys() =>
         _byLabel.Values.Select(e => e.Key).Where(k => k is not null && k.State == KeyState.Active)!;
 

@@ -11,7 +11,9 @@ namespace QKDLite.Core.KeyStore;
 /// byte-array attribute the standard leaves to the application. The keyID comes first, in clear
 /// UTF-8, so vendor tools still show it; a separator and a short versioned record follow:
 /// <c>keyID 0x1F "1|C|unix-microseconds|A|bits|KCV"</c> (source Classical/Qrng/Kme, state
-/// Active/Pending, size in bits, key check value). Size and check value are kept here because tokens
+/// Active/Pending, size in bits, key check value). A key that replication prepared carries its
+/// transaction in the state field, <c>P:txn</c> (pending) or <c>D:txn</c> (prepared for deletion),
+/// so that the token alone tells which keys a commit or abort must change. Size and check value are kept here because tokens
 /// do not reliably report them: SoftHSM2 sets neither CKA_VALUE_LEN nor CKA_CHECK_VALUE on unwrapped keys.
 /// </summary>
 internal readonly struct KeyRecord
@@ -19,8 +21,11 @@ internal readonly struct KeyRecord
     private const byte Separator = 0x1F;
     private const string Version = "1";
 
-    public KeyRecord(string keyId, KeySource source, DateTimeOffset created, KeyState state, int sizeBits, string checkValue)
+    public KeyRecord(string keyId, KeySource source, DateTimeOffset created, KeyState state, int sizeBits, string checkValue, string? transactionId = null)
     {
+        if (state == KeyState.Deleting && transactionId is null) throw new ArgumentException("A key prepared for deletion belongs to a transaction.", nameof(transactionId));
+        if (state == KeyState.Active && transactionId is not null) throw new ArgumentException("An active key belongs to no transaction.", nameof(transactionId));
+        TransactionId = transactionId;
         KeyId = keyId;
         Source = source;
         Created = created;
@@ -35,10 +40,15 @@ internal readonly struct KeyRecord
     public KeyState State { get; }
     public int SizeBits { get; }
     public string CheckValue { get; }
+    /// <summary>The replication transaction that prepared this key (pending or deleting), else null.</summary>
+    public string? TransactionId { get; }
+
+    /// <summary>The same record in another state (and transaction).</summary>
+    public KeyRecord With(KeyState state, string? transactionId) => new(KeyId, Source, Created, state, SizeBits, CheckValue, transactionId);
 
     public byte[] Encode()
     {
-        var tail = string.Join("|", Version, SourceCode(Source), ToUnixMicroseconds(Created).ToString(CultureInfo.InvariantCulture), State == KeyState.Active ? "A" : "P",
+        var tail = string.Join("|", Version, SourceCode(Source), ToUnixMicroseconds(Created).ToString(CultureInfo.InvariantCulture), StateCode(State, TransactionId),
             SizeBits.ToString(CultureInfo.InvariantCulture), CheckValue);
         var id = Encoding.UTF8.GetBytes(KeyId);
         var rest = Encoding.ASCII.GetBytes(tail);
@@ -70,13 +80,10 @@ internal readonly struct KeyRecord
         if (parts.Length != 6 || parts[0] != Version) return false;
         if (!TryParseSource(parts[1], out var source)) return false;
         if (!long.TryParse(parts[2], NumberStyles.None, CultureInfo.InvariantCulture, out var micros)) return false;
-        KeyState state;
-        if (parts[3] == "A") state = KeyState.Active;
-        else if (parts[3] == "P") state = KeyState.Pending;
-        else return false;
+        if (!TryParseState(parts[3], out var state, out var transactionId)) return false;
         if (!int.TryParse(parts[4], NumberStyles.None, CultureInfo.InvariantCulture, out var sizeBits) || sizeBits <= 0) return false;
         if (parts[5].Length != 6) return false;
-        record = new KeyRecord(keyId, source, FromUnixMicroseconds(micros), state, sizeBits, parts[5]);
+        record = new KeyRecord(keyId, source, FromUnixMicroseconds(micros), state, sizeBits, parts[5], transactionId);
         return true;
     }
 
@@ -85,6 +92,29 @@ internal readonly struct KeyRecord
 
     public static DateTimeOffset FromUnixMicroseconds(long micros) =>
         new(DateTimeOffset.FromUnixTimeMilliseconds(0).UtcTicks + micros * 10, TimeSpan.Zero);
+
+    private static string StateCode(KeyState state, string? transactionId) => state switch
+    {
+        KeyState.Active => "A",
+        KeyState.Pending => transactionId is null ? "P" : "P:" + transactionId,
+        KeyState.Deleting => "D:" + transactionId,
+        _ => throw new ArgumentOutOfRangeException(nameof(state)),
+    };
+
+    private static bool TryParseState(string code, out KeyState state, out string? transactionId)
+    {
+        transactionId = null;
+        state = KeyState.Active;
+        if (code == "A") return true;
+        state = KeyState.Pending;
+        if (code == "P") return true;
+        if (code.Length < 3 || code[1] != ':') return false;
+        transactionId = code.Substring(2);
+        if (!Replication.TransactionIds.IsValid(transactionId)) return false;
+        if (code[0] == 'P') return true;
+        state = KeyState.Deleting;
+        return code[0] == 'D';
+    }
 
     private static string SourceCode(KeySource source) => source switch
     {

@@ -7,4 +7,9 @@ public enum KeyState
     Active,
     /// <summary>Prepared by replication but not committed: invisible to listing, counting and delivery.</summary>
     Pending,
+    /// <summary>
+    /// Prepared for deletion by replication: invisible like a pending key; destroyed when the deletion
+    /// commits, active again when it aborts.
+    /// </summary>
+    Deleting,
 }

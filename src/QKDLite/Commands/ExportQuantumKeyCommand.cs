@@ -16,6 +16,7 @@ public sealed class ExportQuantumKeyCommand : KeyStoreCmdlet
     private const string InputObjectSet = "InputObject";
     private const string LabelSet = "Label";
     private const string KeyIdSet = "KeyId";
+    private const string TransactionSet = "Transaction";
     private bool _transportKeyChecked;
 
     /// <summary>Keys to export, as returned by New-QuantumKey or Get-QuantumKey.</summary>
@@ -35,6 +36,11 @@ public sealed class ExportQuantumKeyCommand : KeyStoreCmdlet
     [ArgumentCompleter(typeof(KeyIdCompleter))]
     [ValidateNotNullOrEmpty]
     public string? KeyId { get; set; }
+
+    /// <summary>Exports the keys this replication transaction holds pending (prepared by New-QuantumKey -TransactionId), for the other nodes' prepare.</summary>
+    [Parameter(Mandatory = true, ParameterSetName = TransactionSet)]
+    [ValidateNotNullOrEmpty]
+    public string? TransactionId { get; set; }
 
     /// <inheritdoc />
     protected override void ProcessRecord()
@@ -65,6 +71,12 @@ public sealed class ExportQuantumKeyCommand : KeyStoreCmdlet
         if (Label is not null)
         {
             foreach (var label in Label) Export(store, label);
+            return;
+        }
+        if (TransactionId is not null)
+        {
+            var pending = Terminating(() => store.TransactionKeys(TransactionId)).Where(k => k.State == KeyState.Pending).OrderBy(k => k.Created);
+            foreach (var key in pending) PerItem(() => WriteObject(store.ExportPrepared(TransactionId, key.Label)));
             return;
         }
         var keys = Terminating(() => store.List(KeyId));

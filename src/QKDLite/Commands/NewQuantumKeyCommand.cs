@@ -10,6 +10,7 @@ using QKDLite.Core.Kme;
 using QKDLite.Core.Errors;
 using QKDLite.Core.Keys;
 using QKDLite.Core.KeyStore;
+using QKDLite.Core.Replication;
 using QKDLite.Core.Sources;
 
 namespace QKDLite.Commands;
@@ -67,20 +68,47 @@ public sealed class NewQuantumKeyCommand : KeyStoreCmdlet
     [ValidateNotNullOrEmpty]
     public string? Qrng { get; set; }
 
+    /// <summary>
+    /// Replication, prepare: creates the keys as pending under this transaction (invisible until
+    /// Complete-QuantumKeyTransaction), recorded in the node's replication record. Classical and Qrng sources.
+    /// </summary>
+    [Parameter]
+    [ValidateNotNullOrEmpty]
+    public string? TransactionId { get; set; }
+
     /// <inheritdoc />
     protected override void ProcessRecord()
     {
         var count = Label is not null && !MyInvocation.BoundParameters.ContainsKey(nameof(Count)) ? Label.Length : Count;
         // Rules that need no key store are checked before connecting (and perhaps prompting for a PIN).
         Terminating(() => { KeyRules.CheckKeyId(KeyId); KeyRules.CheckSize(Size); KeyRules.CheckCount(count); return true; });
+        if (TransactionId is not null && Source == KeySource.Kme)
+            Terminating<bool>(() => throw new QKDLiteException(ErrorIds.KeySourceNotAvailable, QKDLiteErrorCategory.InvalidArgument,
+                "-TransactionId works with the Classical and Qrng sources in this version; keys from a KME are not prepared by replication yet.", KeySource.Kme));
         if (Source == KeySource.Kme)
         {
             CreateFromKme(count);
             return;
         }
-        var request = new NewKeysRequest(KeyId, count, Size, Label);
+        // A prepared create names its labels before any key exists, so the journals can hold them.
+        var labels = TransactionId is not null && Label is null ? Enumerable.Range(0, count).Select(_ => KeyRules.NewLabel()).ToArray() : Label;
+        var request = new NewKeysRequest(KeyId, count, Size, labels);
         var source = Terminating(() => SourceFor(Source));
         var store = KeyStore();
+        if (TransactionId is not null)
+        {
+            // PrepareCreate checks the request itself; labels this transaction prepared already are kept, so a repeat is a no-op.
+            if (!ShouldProcess($"keyID '{KeyId}' in key store '{store.Settings.TokenLabel}'", $"Prepare {count} key(s) of {Size} bits from the {Source} source for transaction '{TransactionId}'")) return;
+            var prepared = Terminating(() =>
+            {
+                using var ledger = ParticipantLedger.Open(ParticipantLedger.DefaultPath(QKDLitePaths.DataDirectory));
+                new ReplicationParticipant(store, ledger).PrepareCreate(TransactionId, request, source);
+                var wanted = new HashSet<string>(labels!, StringComparer.Ordinal);
+                return store.TransactionKeys(TransactionId).Where(k => wanted.Contains(k.Label)).OrderBy(k => k.Created).ToList();
+            });
+            foreach (var key in prepared) WriteObject(key);
+            return;
+        }
         Terminating(() => { store.CheckNewKeys(request); return true; });
         var action = $"Create {count} key(s) of {Size} bits from the {Source} source";
         if (!ShouldProcess($"keyID '{KeyId}' in key store '{store.Settings.TokenLabel}'", action)) return;
