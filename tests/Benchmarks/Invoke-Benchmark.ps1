@@ -11,6 +11,9 @@
         against a raw loop of the same RFC 5649 wrap (token A) and unwrap (token B), interleaved A B B A.
     (d) New-QuantumKey -Source Kme: N keys from the test KME (ETSI GS QKD 014 over mutual TLS on
         127.0.0.1) into the store, against the raw store rate for the same number of keys, A B B A.
+    (e) QKDLite_ETSI on 127.0.0.1 with keep-alive mutual TLS: status requests per second, and keys per
+        second delivered by enc_keys (one key per request) against the raw rate at which the store can
+        read and destroy the same number of keys, A B B A; latency p50/p99 from tests/Benchmarks/EtsiLoad.
     (c) and (d) run their A B B A block Rounds times and compare the sums.
     The token lives on tmpfs when the machine has one. Prints the figures and the ratios; never fails on them.
 #>
@@ -21,7 +24,9 @@ param(
     [int] $Lookups = 200,
     # (c) and (d) repeat their A B B A block this many times and sum the runs: on a busy machine a
     # single block can land on a burst of load that favours one side.
-    [int] $Rounds = 3
+    [int] $Rounds = 3,
+    [int] $StatusRequests = 20000,
+    [int] $Connections = 8
 )
 $ErrorActionPreference = 'Stop'
 $PSStyle.OutputRendering = 'PlainText'
@@ -145,6 +150,50 @@ try {
         if (-not $kmeProcess.HasExited) { $kmeProcess.Kill() }
     }
 
+    # (e) The ETSI server, on a token of its own so that the big token above slows neither side.
+    $loadOut = Join-Path $repo 'artifacts/bench/etsiload'
+    & dotnet build (Join-Path $PSScriptRoot 'EtsiLoad') -c Release -o $loadOut --nologo -v quiet | Out-Null
+    if ($LASTEXITCODE -ne 0) { throw "Building the ETSI load generator failed (exit $LASTEXITCODE)." }
+    $loadTool = Join-Path $loadOut 'EtsiLoad.dll'
+    function Invoke-Load([string[]] $Arguments) {
+        $line = & dotnet $loadTool @Arguments
+        if ($LASTEXITCODE -ne 0) { throw "The ETSI load generator failed (exit $LASTEXITCODE)." }
+        $line | ConvertFrom-Json
+    }
+    $etsiStore = Initialize-KeyStore -TokenLabel BenchE -NewPinFile -WarningAction SilentlyContinue
+    $pkiDir = Join-Path $data 'etsi-pki'
+    $null = Invoke-Load @('pki', $pkiDir)
+    $etsiConfig = Join-Path $data 'etsi-node.json'
+    $etsiNode = @{
+        KeyStore   = @{ Library = $config.KeyStore.Library; TokenLabel = 'BenchE'; SoftHsmConfig = $config.KeyStore.SoftHsmConfig; PinFile = (Join-Path $data 'BenchE.pin') }
+        EtsiServer = @{
+            Address = '127.0.0.1'; Port = 0; KmeId = 'KME-BENCH'
+            ServerCertificate = (Join-Path $pkiDir 'server.crt.pem'); ServerCertificateKey = (Join-Path $pkiDir 'server.key.pem')
+            ClientCaCertificate = (Join-Path $pkiDir 'ca.crt.pem'); MaxKeysPerRequest = 128
+            Pairs = @(@{ MasterSaeId = 'SAE-A'; SlaveSaeId = 'SAE-B'; KeyId = 'BenchServe'; PeerKmeId = 'KME-PEER'; KeySize = 256 })
+        }
+    }
+    $etsiNode | ConvertTo-Json -Depth 5 | Set-Content $etsiConfig
+    $warm = [math]::Min(200, [int]($KeyCount / 5))
+    $null = New-QuantumKey -TokenLabel BenchE -KeyId BenchServe -Count (2 * $KeyCount + $warm)
+    $null = New-QuantumKey -TokenLabel BenchE -KeyId BenchTake1 -Count $KeyCount
+    $null = New-QuantumKey -TokenLabel BenchE -KeyId BenchTake2 -Count $KeyCount
+    $rawArgsE = @($config.KeyStore.Library, 'BenchE', (Join-Path $data 'BenchE.pin'))
+    $server = Start-EtsiServer -ConfigurationPath $etsiConfig
+    try {
+        $statusRun = Invoke-Load @('status', $server.Url, $pkiDir, 'SAE-B', "$StatusRequests", "$Connections")
+        $traw1 = (Invoke-Raw (@('take') + $rawArgsE + @('BenchTake1'))).ms
+        $enc1 = Invoke-Load @('enc', $server.Url, $pkiDir, 'SAE-B', "$KeyCount", "$Connections")
+        $traw2 = (Invoke-Raw (@('take') + $rawArgsE + @('BenchTake2'))).ms
+    }
+    finally {
+        $server | Stop-EtsiServer
+    }
+    Write-Host ('(e) status: {0:N0} requests in {1:N0} ms over {2} connections; enc_keys runs in order: raw take {3:N0} ms, enc_keys {4:N0} ms, raw take {5:N0} ms' -f $StatusRequests, $statusRun.ms, $Connections, $traw1, $enc1.ms, $traw2)
+    $takeRawRate = 2 * $KeyCount / (($traw1 + $traw2) / 1000)
+    $encRate = $enc1.perSecond
+    $encRatio = $encRate / $takeRawRate
+
     # (b) Lookups in a store of StoreSize keys.
     $present = (Get-KeyCount -TokenLabel Bench | Measure-Object -Property Count -Sum).Sum
     if ($present -lt $StoreSize) { $null = Invoke-Raw (@('create') + $rawArgs + @("$($StoreSize - $present)", 'BenchFill')) }
@@ -179,12 +228,17 @@ try {
         [pscustomobject]@{ Benchmark = "(b) Get-QuantumKey -Label, warm"; Figure = '{0:N3} ms median, {1:N3} ms p99' -f $lookupMedian, (Get-Percentile $lookupTimes 0.99); Ratio = '{0:N0}x faster' -f ($rawFind / $lookupMedian); Target = '< 5 ms' }
         [pscustomobject]@{ Benchmark = "(b) Get-KeyCount, warm"; Figure = '{0:N3} ms median' -f (Get-Median $countTimes); Ratio = ''; Target = '< 50 ms' }
         [pscustomobject]@{ Benchmark = "(b) index rebuild after another process wrote"; Figure = '{0:N0} ms' -f $coldTimer.Elapsed.TotalMilliseconds; Ratio = ''; Target = '' }
+        [pscustomobject]@{ Benchmark = "(e) QKDLite_ETSI status, $Connections keep-alive connections"; Figure = '{0:N0} requests/s, p50 {1:N2} ms, p99 {2:N2} ms' -f $statusRun.perSecond, $statusRun.p50, $statusRun.p99; Ratio = ''; Target = '>= 5,000/s' }
+        [pscustomobject]@{ Benchmark = "(e) $KeyCount keys: raw read + destroy"; Figure = '{0:N0} keys/s' -f $takeRawRate; Ratio = ''; Target = '' }
+        [pscustomobject]@{ Benchmark = "(e) $KeyCount keys: enc_keys, one per request"; Figure = '{0:N0} keys/s, p50 {1:N2} ms, p99 {2:N2} ms' -f $encRate, $enc1.p50, $enc1.p99; Ratio = '{0:N2}x raw' -f $encRatio; Target = '>= 0.80x' }
     )
     $rows | Format-Table -AutoSize | Out-String -Width 200 | Write-Host
     Write-Host ('create ratio {0:N2} (target 0.90): {1}' -f $createRatio, $(if ($createRatio -ge 0.9) { 'met' } else { 'NOT met' }))
     Write-Host ('move ratio {0:N2} (target 0.80): {1}' -f $xferRatio, $(if ($xferRatio -ge 0.8) { 'met' } else { 'NOT met' }))
     Write-Host ('KME ratio {0:N2} (target 0.80): {1}' -f $kmeRatio, $(if ($kmeRatio -ge 0.8) { 'met' } else { 'NOT met' }))
     Write-Host ('label lookup median {0:N3} ms (target 5): {1}' -f $lookupMedian, $(if ($lookupMedian -lt 5) { 'met' } else { 'NOT met' }))
+    Write-Host ('ETSI status {0:N0} requests/s (target 5000): {1}' -f $statusRun.perSecond, $(if ($statusRun.perSecond -ge 5000) { 'met' } else { 'NOT met' }))
+    Write-Host ('ETSI enc_keys ratio {0:N2} (target 0.80): {1}' -f $encRatio, $(if ($encRatio -ge 0.8) { 'met' } else { 'NOT met' }))
     Write-Host ('key count median {0:N3} ms (target 50): {1}' -f (Get-Median $countTimes), $(if ((Get-Median $countTimes) -lt 50) { 'met' } else { 'NOT met' }))
 }
 finally {

@@ -5,6 +5,9 @@
 //   transfer <library> <tokenA> <pinFileA> <keyId> <tokenB> <pinFileB>
 //          every key of <keyId> on A wrapped under A's transport key (RFC 5649) and unwrapped
 //          into a token key on B under B's: the HSM work of moving keys, nothing else
+//   take   <library> <token> <pinFile> <keyId>
+//          every key of <keyId> read out (wrapped under one session key) and destroyed, one by one:
+//          the store work of delivering keys, nothing else
 using System;
 using System.Collections.Generic;
 using System.Diagnostics;
@@ -117,6 +120,33 @@ else if (mode == "transfer")
     }
     timer.Stop();
     Console.WriteLine($"{{\"mode\":\"transfer\",\"count\":{keys.Count},\"ms\":{timer.Elapsed.TotalMilliseconds:F1}}}");
+}
+else if (mode == "take")
+{
+    var keyId = Encoding.UTF8.GetBytes(args[4] + "\u001F");
+    // Untimed: find the keys, as a server would have them indexed already.
+    var keys = session.FindAllObjects(new List<IObjectAttribute> { f.Create(CKA.CKA_CLASS, CKO.CKO_SECRET_KEY) })
+        .Where(h => session.GetAttributeValue(h, new List<CKA> { CKA.CKA_ID })[0].GetValueAsByteArray() is { } id && id.AsSpan().StartsWith(keyId))
+        .ToList();
+    var timer = Stopwatch.StartNew();
+    // One session key for the whole loop: the least a raw reader can do, since the keys are sensitive.
+    var sessionKey = session.GenerateKey(factories.MechanismFactory.Create(CKM.CKM_AES_KEY_GEN), new List<IObjectAttribute>
+    {
+        f.Create(CKA.CKA_CLASS, CKO.CKO_SECRET_KEY), f.Create(CKA.CKA_KEY_TYPE, CKK.CKK_AES), f.Create(CKA.CKA_VALUE_LEN, 32UL),
+        f.Create(CKA.CKA_TOKEN, false), f.Create(CKA.CKA_WRAP, true),
+    });
+    var mechanism = factories.MechanismFactory.Create(CKM.CKM_AES_KEY_WRAP_PAD);
+    foreach (var key in keys)
+    {
+        var wrapped = session.WrapKey(mechanism, sessionKey, key);
+        session.DestroyObject(key);
+        Array.Clear(wrapped);
+    }
+    session.DestroyObject(sessionKey);
+    timer.Stop();
+    foreach (var marker in session.FindAllObjects(new List<IObjectAttribute> { f.Create(CKA.CKA_CLASS, CKO.CKO_DATA), f.Create(CKA.CKA_APPLICATION, "QKDLite store generation") }))
+        session.SetAttributeValue(marker, new List<IObjectAttribute> { f.Create(CKA.CKA_LABEL, "QKDLite generation " + Guid.NewGuid().ToString("N")) });
+    Console.WriteLine($"{{\"mode\":\"take\",\"count\":{keys.Count},\"ms\":{timer.Elapsed.TotalMilliseconds:F1}}}");
 }
 else
 {
