@@ -32,8 +32,9 @@
         'Undo-QuantumKeyTransaction'
         'Get-QuantumKeyTransaction'
     )
-    # The replication functions come from the bundled script module (they need PowerShell 7 when called).
-    NestedModules          = @('src/QKDLite.Replication/QKDLite.Replication.psd1')
+    # The replication functions: the bundled script module, part of this module and of its version
+    # (the functions need PowerShell 7 when called).
+    NestedModules          = @('src/QKDLite.Replication/QKDLite.Replication.psm1')
     FunctionsToExport      = @(
         'New-ReplicationSession'
         'Test-ReplicationNode'

@@ -33,9 +33,9 @@ BeforeAll {
     if ($init.TerminatingError) { throw "Remote node setup failed: $($init.TerminatingError.Message)" }
     $remoteCheckValue = @($init.Output)[0]
 
-    $keys = New-TestSshKeys -Directory $sshDirectory
-    $pq = Start-TestSshd -Directory $sshDirectory -Keys $keys -Name 'pq' -RemoteHome $remoteHome -KexAlgorithms 'sntrup761x25519-sha512@openssh.com'
-    $classical = Start-TestSshd -Directory $sshDirectory -Keys $keys -Name 'classical' -RemoteHome $remoteHome -KexAlgorithms 'curve25519-sha256'
+    $sshKeys = New-TestSshKeys -Directory $sshDirectory
+    $pq = Start-TestSshd -Directory $sshDirectory -Keys $sshKeys -Name 'pq' -RemoteHome $remoteHome -KexAlgorithms 'sntrup761x25519-sha512@openssh.com'
+    $classical = Start-TestSshd -Directory $sshDirectory -Keys $sshKeys -Name 'classical' -RemoteHome $remoteHome -KexAlgorithms 'curve25519-sha256'
     $user = [Environment]::UserName
     $module = Get-TestModulePath
 
@@ -44,7 +44,7 @@ BeforeAll {
             HostName       = '127.0.0.1'
             Port           = $Server.Port
             UserName       = $user
-            KeyFilePath    = $keys.ClientKey
+            KeyFilePath    = $sshKeys.ClientKey
             KnownHostsFile = if ($KnownHosts) { $KnownHosts } else { $Server.KnownHosts }
         }
     }
@@ -162,7 +162,7 @@ Describe 'Replication channel' {
     Context 'host keys and reachability' {
         It 'refuses a node whose host key differs from the known one' {
             $changed = Join-Path $sshDirectory 'known_hosts-changed'
-            $other = (Get-Content -LiteralPath "$($keys.OtherHostKey).pub" -TotalCount 1).Split(' ')
+            $other = (Get-Content -LiteralPath "$($sshKeys.OtherHostKey).pub" -TotalCount 1).Split(' ')
             Set-Content -LiteralPath $changed -Value "[127.0.0.1]:$($pq.Port) $($other[0]) $($other[1])"
             $connection = Get-Connection $pq $changed
             Get-ErrorId { New-ReplicationSession @connection } | Should -Be 'ReplicationHostKeyChanged'
@@ -253,20 +253,20 @@ Describe 'Replicated import and delete' {
             $crashAt = ($step -replace '^Create at ', '') -replace 'remote', $remoteName
             if ($step -like 'Create*') {
                 # The keys are made by the coordinator itself; only their labels are known beforehand.
-                $keys = @(1..2 | ForEach-Object { [pscustomobject]@{ Label = [guid]::NewGuid().ToString() } })
-                $child = Start-TestChildProcess -Environment @{ QKDLITE_TEST_CRASH_AT = $crashAt } -ArgumentList @{ Label = @($keys.Label); Node = $nodes[0] } -ScriptBlock {
+                $made = @(1..2 | ForEach-Object { [pscustomobject]@{ Label = [guid]::NewGuid().ToString() } })
+                $child = Start-TestChildProcess -Environment @{ QKDLITE_TEST_CRASH_AT = $crashAt } -ArgumentList @{ Label = @($made.Label); Node = $nodes[0] } -ScriptBlock {
                     param($Label, $Node)
                     New-ReplicatedQuantumKey -KeyId 'REPL-NEW' -Label $Label -Node @($Node) -ErrorAction Stop
                 }
             }
             else {
-                $keys = New-SourceBlock
-                $child = Start-TestChildProcess -Environment @{ QKDLITE_TEST_CRASH_AT = $crashAt } -ArgumentList @{ Blocks = @($keys.Text); Node = $nodes[0] } -ScriptBlock {
+                $made = New-SourceBlock
+                $child = Start-TestChildProcess -Environment @{ QKDLITE_TEST_CRASH_AT = $crashAt } -ArgumentList @{ Blocks = @($made.Text); Node = $nodes[0] } -ScriptBlock {
                     param($Blocks, $Node)
                     $Blocks | Import-ReplicatedQuantumKey -Node @($Node) -ErrorAction Stop
                 }
             }
-            $crashes[$step] = [pscustomobject]@{ Blocks = $keys; Child = $child }
+            $crashes[$step] = [pscustomobject]@{ Blocks = $made; Child = $child }
         }
         foreach ($step in $crashSteps) { $crashes[$step].Child = Wait-TestChildProcess -Child $crashes[$step].Child -TimeoutSeconds 180 }
     }
@@ -321,6 +321,32 @@ Describe 'Replicated import and delete' {
             try { $Blocks | Submit-QuantumKeyTransaction -TransactionId ([guid]::NewGuid().ToString('N')) -ErrorAction Stop; 'accepted' } catch { $_.FullyQualifiedErrorId -replace ',.*$', '' }
         }
         $replayed | Should -Be 'KeyLabelDeleted'
+        Assert-AllOrNothing $blocks $false
+    }
+
+    It 'aborts when a node is down at prepare time, and tells that node once it is back' {
+        $port = Get-TestFreePortNumber
+        $known = New-TestKnownHosts -Path (Join-Path $sshDirectory 'known_hosts-returning') -Keys $sshKeys -Port $port
+        $returning = @{ HostName = '127.0.0.1'; Port = $port; UserName = $user; KeyFilePath = $sshKeys.ClientKey; KnownHostsFile = $known; ModulePath = $module; ConnectTimeoutSeconds = 5 }
+        $blocks = New-SourceBlock
+        $failure = $null
+        try { $null = $blocks | Import-ReplicatedQuantumKey -Node @($returning) -WarningAction SilentlyContinue } catch { $failure = $_ }
+        $failure.FullyQualifiedErrorId | Should -BeLike 'ReplicationAborted*'
+        $failure.Exception.Message | Should -Match 'not reachable'
+        $entry = @(Get-QuantumKeyReplication | Where-Object { $_.Labels -contains $blocks[0].Label })[-1]
+        $entry.Decision | Should -Be 'Aborted'
+        $entry.Finished | Should -BeFalse -Because 'the node that was down has not heard the abort yet'
+        ($entry.Nodes | Where-Object Node -NE 'local').Error | Should -Match 'ReplicationNodeUnreachable'
+        (Get-NodeState @($blocks.Label)).Local.Held | Should -Be 0
+        $back = Start-TestSshd -Directory $sshDirectory -Keys $sshKeys -Name 'returning' -RemoteHome $remoteHome -KexAlgorithms 'sntrup761x25519-sha512@openssh.com' -Port $port
+        try {
+            $resumed = @(Resume-QuantumKeyReplication -Node @($returning) -TransactionId $entry.TransactionId)
+            $resumed[0].Finished | Should -BeTrue
+            $resumed[0].Decision | Should -Be 'Aborted'
+        }
+        finally { Stop-TestSshd $back }
+        # The node recorded the abort: a prepare of that transaction arriving late is refused there.
+        (Invoke-Command -Session $remote -ArgumentList $entry.TransactionId { param($Id) Get-QuantumKeyTransaction -TransactionId $Id }).Phase | Should -Be 'Aborted'
         Assert-AllOrNothing $blocks $false
     }
 

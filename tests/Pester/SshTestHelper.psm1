@@ -9,7 +9,7 @@
     login for the current user, and a powershell subsystem that runs this PowerShell with
     $env:QKDLITE_HOME set to the remote node's data directory (sshd starts subsystems with a clean
     environment and needs a real executable: a small sh script that execs dotnet pwsh.dll).
-    Stop-TestSshd stops it by the PID in its pid file. The server logs at DEBUG1, so tests can read
+    Stop-TestSshd stops it by the PID in its pid file. New-TestKnownHosts names the host key for any port. The server logs at DEBUG1, so tests can read
     the key exchange it negotiated or refused.
 #>
 
@@ -55,7 +55,9 @@ function Start-TestSshd {
         [Parameter(Mandatory)]$Keys,
         [Parameter(Mandatory)][string]$KexAlgorithms,
         [Parameter(Mandatory)][string]$RemoteHome,
-        [Parameter(Mandatory)][string]$Name
+        [Parameter(Mandatory)][string]$Name,
+        # A given port (for a node that comes back where it was); a free one by default.
+        [int]$Port
     )
     $sshd = '/usr/sbin/sshd'
     if (-not (Test-Path -LiteralPath $sshd)) { throw 'sshd is not installed: run ./build.ps1 Bootstrap (apt-get install openssh-server).' }
@@ -73,7 +75,7 @@ function Start-TestSshd {
     )
     Invoke-TestNative 'chmod' @('700', $subsystem)
 
-    $port = Get-TestFreePort
+    $port = if ($Port) { $Port } else { Get-TestFreePort }
     $config = Join-Path $Directory "sshd-$Name.conf"
     $pidFile = Join-Path $Directory "sshd-$Name.pid"
     $log = Join-Path $Directory "sshd-$Name.log"
@@ -101,10 +103,21 @@ function Start-TestSshd {
     if (-not (Test-Path -LiteralPath $pidFile)) { throw "sshd ($Name) wrote no pid file: $(Get-Content -Raw -LiteralPath $log -ErrorAction Ignore)" }
     $processId = [int](Get-Content -LiteralPath $pidFile -TotalCount 1)
 
-    $knownHosts = Join-Path $Directory "known_hosts-$Name"
+    $knownHosts = New-TestKnownHosts -Path (Join-Path $Directory "known_hosts-$Name") -Keys $Keys -Port $port
+    [pscustomobject]@{ Name = $Name; Port = $port; ProcessId = $processId; PidFile = $pidFile; LogPath = $log; KnownHosts = $knownHosts; Config = $config }
+}
+
+function New-TestKnownHosts {
+    <# .SYNOPSIS A known-hosts file naming the test host key for 127.0.0.1 at -Port; returns its path. #>
+    param([Parameter(Mandatory)][string]$Path, [Parameter(Mandatory)]$Keys, [Parameter(Mandatory)][int]$Port)
     $hostKey = (Get-Content -LiteralPath "$($Keys.HostKey).pub" -TotalCount 1).Split(' ')
-    Set-Content -LiteralPath $knownHosts -Encoding ascii -Value "[127.0.0.1]:$port $($hostKey[0]) $($hostKey[1])"
-    [pscustomobject]@{ Name = $Name; Port = $port; ProcessId = $processId; PidFile = $pidFile; LogPath = $log; KnownHosts = $knownHosts }
+    Set-Content -LiteralPath $Path -Encoding ascii -Value "[127.0.0.1]:$Port $($hostKey[0]) $($hostKey[1])"
+    $Path
+}
+
+function Get-TestFreePortNumber {
+    <# .SYNOPSIS A loopback port that nothing listens on right now. #>
+    Get-TestFreePort
 }
 
 function Stop-TestSshd {
@@ -112,10 +125,11 @@ function Stop-TestSshd {
     param($Server)
     if (-not $Server) { return }
     $process = Get-Process -Id $Server.ProcessId -ErrorAction Ignore
-    if ($process -and $process.ProcessName -eq 'sshd') {
+    # Only our listener: sshd renames its process title, so it is recognised by its configuration file.
+    if ($process -and $process.CommandLine -like "*$($Server.Config)*") {
         $process.Kill()
         $null = $process.WaitForExit(10000)
     }
 }
 
-Export-ModuleMember -Function 'New-TestSshKeys', 'Start-TestSshd', 'Stop-TestSshd'
+Export-ModuleMember -Function 'New-TestSshKeys', 'Start-TestSshd', 'Stop-TestSshd', 'New-TestKnownHosts', 'Get-TestFreePortNumber'

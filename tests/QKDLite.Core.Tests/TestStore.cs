@@ -20,11 +20,18 @@ public sealed class TestStore : IDisposable
         return dir;
     });
 
+    // xunit builds the fixtures of several test classes at once; two threads initialising tokens
+    // at the same moment would both take SoftHSM2's one free slot, and one token would be lost.
+    private static readonly object InitializeGate = new();
+
     public TestStore()
     {
         DataDirectory = SharedDirectory.Value;
         TokenLabel = "t-" + Guid.NewGuid().ToString("N")[..12];
-        Settings = LocalKeyStore.Initialize(DataDirectory, TokenLabel, Pin(), Encoding.UTF8.GetBytes("so-pin-1234"));
+        lock (InitializeGate)
+        {
+            Settings = LocalKeyStore.Initialize(DataDirectory, TokenLabel, Pin(), Encoding.UTF8.GetBytes("so-pin-1234"));
+        }
         Store = Pkcs11KeyStore.Open(Settings, Pin());
     }
 

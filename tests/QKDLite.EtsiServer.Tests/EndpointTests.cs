@@ -81,6 +81,7 @@ public sealed class EndpointTests
         Assert.Equal(labels.Take(3), answer.Keys.Select(k => k.Id));
         Assert.All(answer.Keys, k => Assert.Equal(stored[k.Id], k.Key));
         Assert.Equal(labels.Skip(3), _server.Store.List(AB).Select(k => k.Label));
+        Assert.All(labels.Take(3), l => Assert.False(TokenBackdoor.Exists(_server.Token.Settings, l)));
     }
 
     [Fact]
@@ -128,6 +129,7 @@ public sealed class EndpointTests
         KeyBytes.AssertAbsent(replay.Body, KeyBytes.Of(stored));
         (await slave.GetAsync($"api/v1/keys/SAE-A/dec_keys?key_ID={labels[2]}")).AssertBadRequest(EtsiMessages.KeysNotFound);
         Assert.Equal([labels[3]], _server.Store.List(AB).Select(k => k.Label));
+        Assert.All(labels.Take(3), l => Assert.False(TokenBackdoor.Exists(_server.Token.Settings, l)));
     }
 
     [Fact]
@@ -266,6 +268,19 @@ public sealed class EndpointTests
         var chunked = new HttpRequestMessage(HttpMethod.Post, path) { Content = streamed };
         chunked.Headers.TransferEncodingChunked = true;
         (await master.SendAsync(chunked)).AssertBadRequest(message);
+        // Far beyond the limit the server does not even read it: a 400 or a closed connection, never keys.
+        using (var sender = _server.Client(Pki.Master))
+        {
+            try
+            {
+                var huge = await sender.PostAsync(path, "{\"number\":1}" + new string(' ', 2 * 1024 * 1024));
+                huge.AssertBadRequest(message);
+                Assert.True(huge.Headers.ConnectionClose);
+            }
+            catch (HttpRequestException)
+            {
+            }
+        }
         Assert.Equal(labels, _server.Store.List(AB).Select(k => k.Label));
 
         // Exactly at the limit is fine.

@@ -86,6 +86,8 @@ public sealed class KeyDeliveryTests : IClassFixture<TestToken>
         Assert.Equal([labels[2], labels[0]], taken.Select(k => k.Label));
         Assert.Equal(expected, taken[0].Material);
         Assert.Equal(16, taken[1].Material.Length);
+        Assert.False(TokenBackdoor.Exists(_token.Settings, labels[0]));
+        Assert.False(TokenBackdoor.Exists(_token.Settings, labels[2]));
         var replay = Assert.Throws<QKDLiteException>(() => _store.TakeKeys(keyId, [labels[0]]));
         Assert.Equal(ErrorIds.KeyNotFound, replay.ErrorId);
         Assert.NotNull(_store.Find(labels[1]));

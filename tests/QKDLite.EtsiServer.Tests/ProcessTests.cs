@@ -59,7 +59,9 @@ public sealed class ProcessTests : IClassFixture<TestToken>, IDisposable
         configuration.Save(ConfigurationFile);
     }
 
-    private static Process Start(params string[] arguments)
+    private static Process Start(params string[] arguments) => StartWithOpenSsl(null, arguments);
+
+    private static Process StartWithOpenSsl(string? openSslConfiguration, params string[] arguments)
     {
         var start = new ProcessStartInfo(Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") ?? "dotnet")
         {
@@ -68,6 +70,7 @@ public sealed class ProcessTests : IClassFixture<TestToken>, IDisposable
             RedirectStandardError = true,
             UseShellExecute = false,
         };
+        if (openSslConfiguration is not null) start.Environment["OPENSSL_CONF"] = openSslConfiguration;
         start.ArgumentList.Add(typeof(EtsiServerHost).Assembly.Location);
         foreach (var argument in arguments) start.ArgumentList.Add(argument);
         return Process.Start(start)!;
@@ -145,6 +148,47 @@ public sealed class ProcessTests : IClassFixture<TestToken>, IDisposable
 
             Assert.Equal(0, process.ExitCode);
             Assert.False(File.Exists(stateFile));
+        }
+        finally
+        {
+            if (!process.HasExited) process.Kill(entireProcessTree: true);
+        }
+    }
+
+    [Fact]
+    public async Task Even_where_OpenSSL_would_allow_TLS_1_0_and_1_1_the_server_refuses_them()
+    {
+        // This machine's OpenSSL refuses TLS 1.0/1.1 at its default security level anyway; a
+        // permissive configuration shows that the server's own setting is what refuses them.
+        var permissive = Path.Combine(_dir, "permissive-openssl.cnf");
+        await File.WriteAllTextAsync(permissive, """
+            openssl_conf = openssl_init
+            [openssl_init]
+            ssl_conf = ssl_sect
+            [ssl_sect]
+            system_default = system_default_sect
+            [system_default_sect]
+            MinProtocol = TLSv1
+            CipherString = DEFAULT@SECLEVEL=0
+            """);
+        WriteConfiguration();
+        using var process = StartWithOpenSsl(permissive, "--config", ConfigurationFile, "--pin-stdin");
+        try
+        {
+            await process.StandardInput.WriteAsync(TestToken.PinText + "\n");
+            process.StandardInput.Close();
+            var stderr = process.StandardError.ReadToEndAsync();
+            var line = await ReadLineAsync(process, stderr);
+            var port = new Uri(line["QKDLite_ETSI listening on ".Length..]).Port;
+
+            Assert.True((await RawTls.HelloAsync(port, RawTls.Tls12)).IsServerHello);
+            Assert.False((await RawTls.HelloAsync(port, RawTls.Tls10)).IsServerHello);
+            Assert.False((await RawTls.HelloAsync(port, RawTls.Tls11)).IsServerHello);
+
+            Assert.Equal(0, Kill(process.Id, SigTerm));
+            using var exit = new CancellationTokenSource(TimeSpan.FromSeconds(20));
+            await process.WaitForExitAsync(exit.Token);
+            Assert.Equal(0, process.ExitCode);
         }
         finally
         {

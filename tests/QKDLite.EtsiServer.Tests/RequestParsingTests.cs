@@ -52,6 +52,25 @@ public sealed class RequestParsingTests
         Assert.Equal(message, parsed.Error.Message);
     }
 
+    [Theory]
+    [InlineData("""{"additional_slave_SAE_IDs":["\ud800"]}""")]
+    [InlineData("""{"\udc00":1}""")]
+    public void Escaped_lone_surrogates_are_not_text(string json)
+    {
+        // Found by the property tests: valid JSON syntax, but no Unicode string can hold it.
+        Assert.Equal(EtsiMessages.BodyNotJson, Body(json).Error?.Message);
+        // The value of a member nobody reads is never decoded, and so never refused.
+        Assert.True(Body("""{"number":1,"x":"\ud800"}""").IsValid);
+    }
+
+    [Theory]
+    [InlineData("""{"key_IDs":[{"key_ID":"\ud800"}]}""")]
+    [InlineData("""{"key_IDs":[{"\ud800":"a","key_ID":"a"}]}""")]
+    public void Escaped_lone_surrogates_are_no_key_IDs(string json)
+    {
+        Assert.Equal(EtsiMessages.BodyNotJson, Ids(json).Error?.Message);
+    }
+
     [Fact]
     public void Invalid_UTF8_is_not_JSON()
     {

@@ -67,7 +67,7 @@ internal sealed class AuditLog : IDisposable
             w.WriteStartObject();
             w.WriteString("time", record.Time.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.fffffff'Z'", System.Globalization.CultureInfo.InvariantCulture));
             w.WriteString("remote", record.Remote);
-            w.WriteString("sae", record.SaeId);
+            w.WriteString("sae", AuditRecord.Cut(record.SaeId));
             w.WriteString("thumbprint", record.Thumbprint);
             w.WriteString("method", record.Method);
             w.WriteString("endpoint", AuditRecord.Cut(record.Endpoint));

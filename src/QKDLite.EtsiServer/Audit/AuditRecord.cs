@@ -42,6 +42,9 @@ internal sealed class AuditRecord
     /// <summary>"delivered", "status", or why the request was refused.</summary>
     public string? Outcome { get; set; }
 
-    /// <summary>Text cut to <see cref="MaxTextLength"/> characters.</summary>
+    /// <summary>
+    /// Client-supplied text cut to <see cref="MaxTextLength"/> characters. (The JSON writer escapes
+    /// the rest, and writes lone surrogates as U+FFFD.)
+    /// </summary>
     public static string? Cut(string? text) => text is null || text.Length <= MaxTextLength ? text : text[..MaxTextLength] + "...";
 }

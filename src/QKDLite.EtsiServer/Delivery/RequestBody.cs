@@ -35,6 +35,7 @@ internal static class RequestBody
         if (request.ContentLength > maxBytes)
         {
             if (request.ContentLength <= ServerLimit(maxBytes)) await DrainAsync(request, cancellation);
+            else CloseAfterAnswer(request);
             return null;
         }
         var buffer = new byte[Math.Min(maxBytes + 1, (int)(request.ContentLength ?? 4096) + 1)];
@@ -54,6 +55,17 @@ internal static class RequestBody
         return total == buffer.Length ? buffer : buffer[..total];
     }
 
+    /// <summary>
+    /// The rest of the body stays unread, so Kestrel ends the connection after our answer: say so,
+    /// or the client may send its next request on a connection about to close.
+    /// </summary>
+    private static void CloseAfterAnswer(HttpRequest request)
+    {
+        // HTTP/2 has no Connection header; its streams end on their own.
+        if (HttpProtocol.IsHttp11(request.Protocol) || HttpProtocol.IsHttp10(request.Protocol))
+            request.HttpContext.Response.Headers.Connection = "close";
+    }
+
     private static async Task DrainAsync(HttpRequest request, CancellationToken cancellation)
     {
         var scratch = new byte[16 * 1024];
@@ -65,7 +77,7 @@ internal static class RequestBody
         }
         catch (BadHttpRequestException e) when (e.StatusCode == StatusCodes.Status413PayloadTooLarge)
         {
-            // Beyond what we drain: Kestrel ends the connection after our answer.
+            CloseAfterAnswer(request);
         }
         catch (IOException)
         {

@@ -19,7 +19,19 @@ internal static class KeyIdsParser
         if (JsonBody.IsBlank(body.Span)) return EtsiError.BadRequest("the request body is empty; it shall hold key_IDs");
         using var document = JsonBody.TryParse(body);
         if (document is null) return EtsiError.BadRequest(EtsiMessages.BodyNotJson);
-        var root = document.RootElement;
+        try
+        {
+            return FromJson(document.RootElement);
+        }
+        catch (InvalidOperationException)
+        {
+            // An escaped lone surrogate ("\ud800") is valid JSON syntax but names no Unicode text.
+            return EtsiError.BadRequest(EtsiMessages.BodyNotJson);
+        }
+    }
+
+    private static Parsed<IReadOnlyList<string>> FromJson(JsonElement root)
+    {
         if (root.ValueKind != JsonValueKind.Object) return EtsiError.BadRequest("the key IDs shall be a JSON object");
 
         JsonElement? array = null;

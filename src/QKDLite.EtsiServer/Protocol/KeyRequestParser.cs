@@ -21,7 +21,19 @@ internal static class KeyRequestParser
         if (JsonBody.IsBlank(body.Span)) return Parsed<KeyRequest>.Ok(KeyRequest.Defaults);
         using var document = JsonBody.TryParse(body);
         if (document is null) return EtsiError.BadRequest(EtsiMessages.BodyNotJson);
-        var root = document.RootElement;
+        try
+        {
+            return FromJson(document.RootElement);
+        }
+        catch (InvalidOperationException)
+        {
+            // An escaped lone surrogate ("\ud800") is valid JSON syntax but names no Unicode text.
+            return EtsiError.BadRequest(EtsiMessages.BodyNotJson);
+        }
+    }
+
+    private static Parsed<KeyRequest> FromJson(JsonElement root)
+    {
         if (root.ValueKind != JsonValueKind.Object) return EtsiError.BadRequest("the key request shall be a JSON object");
 
         int? number = null, size = null;
