@@ -37,9 +37,12 @@ public sealed partial class Pkcs11KeyStore
         lock (_gate) return OnFreshIndex((session, index) => Export(session, index, label));
     }
 
-    private KeyBlock Export(ISession session, KeyIndex index, string label)
+    private KeyBlock Export(ISession session, KeyIndex index, string label) =>
+        WrapIntoBlock(session, index, ActiveEntry(index, label), label);
+
+    /// <summary>Wraps the key of <paramref name="entry"/> under the transport key into an authenticated key block.</summary>
+    private KeyBlock WrapIntoBlock(ISession session, KeyIndex index, KeyIndex.Entry entry, string label)
     {
-        var entry = ActiveEntry(index, label);
         var transport = RequireTransportKey(session, index);
         var key = entry.Key!;
         if (key.SizeBits % 64 != 0 && !(_wrapPadCompliant ??= WrapPadCompliance.Probe(session)))

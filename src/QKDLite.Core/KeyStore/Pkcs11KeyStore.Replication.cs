@@ -113,17 +113,7 @@ public sealed partial class Pkcs11KeyStore
                 source.Fill(material);
                 var record = new KeyRecord(request.KeyId, source.Kind, NextCreationTime(), KeyState.Pending, request.SizeBits,
                     KeyCheckValue.Compute(material, isAes), transactionId);
-                var template = KeyTemplate(label, record, isAes, material);
-                IObjectHandle handle;
-                try
-                {
-                    handle = Pkcs11Errors.Call("store a key", label, () => session.CreateObject(template));
-                }
-                finally
-                {
-                    Array.Clear(material, 0, material.Length);
-                    foreach (var attribute in template) attribute.Dispose();
-                }
+                var handle = StoreKey(session, label, record, isAes, material);
                 changed = true;
                 index.Add(label, new KeyIndex.Entry(handle, Describe(label, record)));
             }
@@ -149,22 +139,7 @@ public sealed partial class Pkcs11KeyStore
                 if (record is not { State: KeyState.Pending } r || r.TransactionId != transactionId)
                     throw new QKDLiteException(ErrorIds.KeyNotFound, QKDLiteErrorCategory.ObjectNotFound,
                         $"No key labelled '{label}' is prepared by transaction '{transactionId}' in the key store '{Settings.TokenLabel}'. Nothing was exported.", label);
-                var key = entry!.Key!;
-                var transport = RequireTransportKey(session, index);
-                if (key.SizeBits % 64 != 0 && !(_wrapPadCompliant ??= WrapPadCompliance.Probe(session)))
-                    throw new QKDLiteException(ErrorIds.KeySizeNotExportable, QKDLiteErrorCategory.InvalidOperation,
-                        $"Key '{label}' is {key.SizeBits} bits. This token's RFC 5649 wrapping is not standard for keys that are not a multiple of 64 bits. Nothing was exported.", label);
-                if (CheckValueInToken(session, entry.Handle, label, key.SizeBits, KeyCheckValue.IsAesSize(key.SizeBits)) != key.CheckValue)
-                    throw new QKDLiteException(ErrorIds.KeyCheckValueMismatch, QKDLiteErrorCategory.InvalidData,
-                        $"Key '{label}' does not match the check value recorded with it ({key.CheckValue}); its metadata is damaged. Nothing was exported.", label);
-                var f = Pkcs11Libraries.Factory.MechanismFactory;
-                using var wrapMechanism = f.Create(CKM.CKM_AES_KEY_WRAP_PAD);
-                var wrapped = Pkcs11Errors.Call("wrap a key under the transport key", label, () => session.WrapKey(wrapMechanism, transport.Wrap, entry.Handle));
-                var header = new KeyBlockHeader(key.Label, key.KeyId, key.SizeBits, key.Source, key.Created, key.CheckValue, transport.Info.CheckValue);
-                var signed = KeyBlockCodec.SignedPart(header, wrapped);
-                using var macMechanism = f.Create(CKM.CKM_SHA256_HMAC);
-                var mac = Pkcs11Errors.Call("authenticate a key block", label, () => session.Sign(macMechanism, transport.Mac, signed));
-                return new KeyBlock(header, KeyBlockCodec.Text(signed, mac));
+                return WrapIntoBlock(session, index, entry!, label);
             });
         }
     }

@@ -204,18 +204,7 @@ public sealed partial class Pkcs11KeyStore : IKeyStore
                     var checkValue = KeyCheckValue.Compute(material, isAes);
                     var record = new KeyRecord(request.KeyId, source.Kind, created, KeyState.Active, request.SizeBits, checkValue);
                     key = new QuantumKeyInfo(label, request.KeyId, request.SizeBits, source.Kind, created, KeyState.Active, checkValue, tokenLabel);
-                    var template = KeyTemplate(label, record, isAes, material);
-                    IObjectHandle handle;
-                    try
-                    {
-                        handle = Pkcs11Errors.Call("store a key", label, () => session.CreateObject(template));
-                    }
-                    finally
-                    {
-                        Array.Clear(material, 0, material.Length);
-                        // The attribute objects hold their own copy of CKA_VALUE in unmanaged memory; free it now.
-                        foreach (var attribute in template) attribute.Dispose();
-                    }
+                    var handle = StoreKey(session, label, record, isAes, material);
                     changed = true;
                     index.Add(label, new KeyIndex.Entry(handle, key));
                 }
@@ -531,6 +520,22 @@ public sealed partial class Pkcs11KeyStore : IKeyStore
             index.Add(label!, new KeyIndex.Entry(handle, key));
         }
         return index;
+    }
+
+    /// <summary>Creates the token key <paramref name="label"/> from <paramref name="material"/>, which is cleared either way.</summary>
+    private static IObjectHandle StoreKey(ISession session, string label, KeyRecord record, bool isAes, byte[] material)
+    {
+        var template = KeyTemplate(label, record, isAes, material);
+        try
+        {
+            return Pkcs11Errors.Call("store a key", label, () => session.CreateObject(template));
+        }
+        finally
+        {
+            Array.Clear(material, 0, material.Length);
+            // The attribute objects hold their own copy of CKA_VALUE in unmanaged memory; free it now.
+            foreach (var attribute in template) attribute.Dispose();
+        }
     }
 
     private static List<IObjectAttribute> KeyTemplate(string label, KeyRecord record, bool isAes, byte[]? material)
