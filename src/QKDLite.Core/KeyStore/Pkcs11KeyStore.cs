@@ -257,27 +257,14 @@ public sealed partial class Pkcs11KeyStore : IKeyStore
     {
         lock (_gate)
         {
-            var session = WorkSession();
-            for (var attempt = 0; ; attempt++)
+            OnFreshIndex((session, index) =>
             {
-                var entry = ActiveEntry(Fresh(session), label);
-                try
-                {
-                    session.DestroyObject(entry.Handle);
-                    _index!.Remove(label);
-                    MarkChanged(session);
-                    return;
-                }
-                catch (Pkcs11Exception e) when (e.RV == CKR.CKR_OBJECT_HANDLE_INVALID && attempt == 0)
-                {
-                    // Another process changed the token since our index was built: rebuild and look again.
-                    _index = null;
-                }
-                catch (Pkcs11Exception e)
-                {
-                    throw Pkcs11Errors.Translate(e, "destroy a key", label);
-                }
-            }
+                var entry = ActiveEntry(index, label);
+                Pkcs11Errors.Call("destroy a key", label, () => session.DestroyObject(entry.Handle));
+                index.Remove(label);
+                MarkChanged(session);
+                return true;
+            });
         }
     }
 
