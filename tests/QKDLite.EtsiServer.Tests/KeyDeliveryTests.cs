@@ -176,6 +176,52 @@ public sealed class KeyDeliveryTests : IClassFixture<TestToken>
     }
 
     [Fact]
+    public void Pool_counts_follow_keys_created_removed_and_taken_per_keyID_and_size()
+    {
+        var keyId = NewKeyId();
+        var labels = Create(keyId, 4);
+        Create(keyId.ToLowerInvariant(), 2);
+        Create(keyId, 3, 512);
+        Assert.Equal(6, _store.CountActiveKeys(keyId.ToUpperInvariant(), 256));
+        Assert.Equal(3, _store.CountActiveKeys(keyId, 512));
+        Assert.Equal(0, _store.CountActiveKeys(keyId, 128));
+
+        _store.Remove(labels[0]);
+        Assert.Equal(5, _store.CountActiveKeys(keyId, 256));
+        _store.TakeKeys(keyId, [labels[1]]);
+        _store.TakeOldestKeys(keyId, 512, 3);
+
+        Assert.Equal(4, _store.CountActiveKeys(keyId, 256));
+        Assert.Equal(0, _store.CountActiveKeys(keyId, 512));
+    }
+
+    [Fact]
+    public async Task Every_count_sees_what_another_view_of_the_token_changed_before_it_was_asked()
+    {
+        var keyId = NewKeyId();
+        Create(keyId, 2);
+        var otherProcess = Pkcs11KeyStore.OpenUncached(_token.Settings, TestToken.Pin());
+        Assert.Equal(2, _store.CountActiveKeys(keyId, 256));
+        var expected = 2;
+        for (var round = 0; round < 10; round++)
+        {
+            if (round % 3 == 2)
+            {
+                otherProcess.TakeOldestKeys(keyId, 256, 1);
+                expected--;
+            }
+            else
+            {
+                _ = otherProcess.CreateKeys(new NewKeysRequest(keyId, 1, 256), new SystemRandomSource()).ToList();
+                expected++;
+            }
+            // Concurrent counts may share one look at the token, but never one taken before they were asked.
+            var counts = await Task.WhenAll(Enumerable.Range(0, 8).Select(_ => Task.Run(() => _store.CountActiveKeys(keyId, 256))));
+            Assert.All(counts, c => Assert.Equal(expected, c));
+        }
+    }
+
+    [Fact]
     public async Task Concurrent_takers_never_receive_the_same_key()
     {
         var keyId = NewKeyId();

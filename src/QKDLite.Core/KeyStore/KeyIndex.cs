@@ -16,6 +16,9 @@ namespace QKDLite.Core.KeyStore;
 internal sealed class KeyIndex
 {
     private readonly Dictionary<string, Entry> _byLabel = new(StringComparer.Ordinal);
+    // Active keys per keyID and size, kept as entries come and go, so that counting a pool (ETSI
+    // status, thousands of times a second) does not walk every key.
+    private readonly Dictionary<(string KeyId, int SizeBits), int> _activePools = new(PoolComparer.Instance);
 
     public sealed class Entry
     {
@@ -45,7 +48,7 @@ internal sealed class KeyIndex
     {
         if (_byLabel.ContainsKey(label)) return;
         _byLabel.Add(label, entry);
-        if (entry.Key?.State == KeyState.Active) ActiveCount++;
+        CountActive(entry.Key, +1);
     }
 
     public void Remove(string label)
@@ -54,8 +57,35 @@ internal sealed class KeyIndex
         if (_byLabel.TryGetValue(label, out var entry))
         {
             _byLabel.Remove(label);
-            if (entry.Key?.State == KeyState.Active) ActiveCount--;
+            CountActive(entry.Key, -1);
         }
+    }
+
+    /// <summary>Active keys of one keyID (without regard to case) and size.</summary>
+    public int ActiveCountOf(string keyId, int sizeBits) =>
+        _activePools.TryGetValue((keyId, sizeBits), out var count) ? count : 0;
+
+    private void CountActive(QuantumKeyInfo? key, int change)
+    {
+        if (key?.State != KeyState.Active) return;
+        ActiveCount += change;
+        var pool = (key.KeyId, key.SizeBits);
+        _activePools.TryGetValue(pool, out var count);
+        count += change;
+        if (count == 0) _activePools.Remove(pool);
+        else _activePools[pool] = count;
+    }
+
+    /// <summary>keyIDs are matched without regard to case everywhere (as PowerShell users expect).</summary>
+    private sealed class PoolComparer : IEqualityComparer<(string KeyId, int SizeBits)>
+    {
+        public static readonly PoolComparer Instance = new();
+
+        public bool Equals((string KeyId, int SizeBits) x, (string KeyId, int SizeBits) y) =>
+            x.SizeBits == y.SizeBits && StringComparer.OrdinalIgnoreCase.Equals(x.KeyId, y.KeyId);
+
+        public int GetHashCode((string KeyId, int SizeBits) pool) =>
+            StringComparer.OrdinalIgnoreCase.GetHashCode(pool.KeyId) * 31 + pool.SizeBits;
     }
 
     /// <summary>Labels and entries of QKDLite keys that are not active (prepared by replication), as a snapshot.</summary>

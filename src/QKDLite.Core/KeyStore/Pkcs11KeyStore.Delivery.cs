@@ -18,15 +18,10 @@ public sealed partial class Pkcs11KeyStore
     /// <inheritdoc />
     public int CountActiveKeys(string keyId, int sizeBits)
     {
+        var arrival = ChecksStarted;
         lock (_gate)
         {
-            var session = WorkSession();
-            var count = 0;
-            foreach (var key in Fresh(session).ActiveKeys())
-            {
-                if (key.SizeBits == sizeBits && SameKeyId(key.KeyId, keyId)) count++;
-            }
-            return count;
+            return FreshSince(WorkSession(), arrival).ActiveCountOf(keyId, sizeBits);
         }
     }
 

@@ -385,15 +385,32 @@ public sealed partial class Pkcs11KeyStore : IKeyStore
         // single export or import. A key another process destroys meanwhile is caught by
         // OnFreshIndex; a label another process creates meanwhile is seen by the next scope.
         if (_deferDepth > 0 && _freshInScope && _index is not null) return _index;
+        var check = Interlocked.Increment(ref _checksStarted);
         var generation = Pkcs11Errors.Call("read the store generation", Settings.TokenLabel, () => _generation.Read(session));
         if (_index is null || !generation.SequenceEqual(_indexGeneration))
         {
             _index = Pkcs11Errors.Call("list keys", Settings.TokenLabel, () => BuildIndex(session));
             _indexGeneration = generation;
         }
+        _indexCheckedBy = check;
         _freshInScope = _deferDepth > 0;
         return _index;
     }
+
+    /// <summary>
+    /// Like <see cref="Fresh"/> for a read that arrived when <paramref name="checksAtArrival"/> checks
+    /// had begun: if a check that began after it arrived has completed, the index already shows every
+    /// change made before the read arrived, and the marker is not read again. Concurrent reads (ETSI
+    /// status under load) thus share one marker read, which costs SoftHSM2 a file check. Call under _gate.
+    /// </summary>
+    private KeyIndex FreshSince(ISession session, long checksAtArrival) =>
+        _index is not null && _indexCheckedBy > checksAtArrival ? _index : Fresh(session);
+
+    /// <summary>The number of index checks begun so far; pass it to <see cref="FreshSince"/>.</summary>
+    private long ChecksStarted => Interlocked.Read(ref _checksStarted);
+
+    private long _checksStarted;
+    private long _indexCheckedBy;
 
     /// <summary>
     /// Runs <paramref name="operation"/> on the work session and the fresh index. Call under _gate.
