@@ -96,7 +96,13 @@ internal sealed class EtsiServerHost : IAsyncDisposable
                 EnvironmentName = Environments.Production,
             });
             if (options.HandleSignals)
+            {
                 builder.Services.Configure<ConsoleLifetimeOptions>(o => o.SuppressStatusMessages = true);
+                // Each takes over the host's lifetime only when the process runs under that service
+                // manager (started by the Windows SCM, or by systemd); elsewhere the console lifetime stays.
+                builder.Services.AddWindowsService(o => o.ServiceName = "QKDLite_ETSI");
+                builder.Services.AddSystemd();
+            }
             else
                 builder.Services.AddSingleton<IHostLifetime, NoSignalLifetime>();
             builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(settings.ShutdownTimeoutSeconds));
