@@ -222,6 +222,28 @@ public sealed class KeyDeliveryTests : IClassFixture<TestToken>
     }
 
     [Fact]
+    public void A_count_with_a_max_age_may_miss_another_views_latest_change_but_never_its_own()
+    {
+        var keyId = NewKeyId();
+        Create(keyId, 2);
+        var otherProcess = Pkcs11KeyStore.OpenUncached(_token.Settings, TestToken.Pin());
+        var longAgo = TimeSpan.FromMinutes(10);
+        Assert.Equal(2, _store.CountActiveKeys(keyId, 256, longAgo));
+
+        _ = otherProcess.CreateKeys(new NewKeysRequest(keyId, 1, 256), new SystemRandomSource()).ToList();
+        // The token was read a moment ago: that view stands in for it, and the token is not read.
+        Assert.Equal(2, _store.CountActiveKeys(keyId, 256, longAgo));
+        Thread.Sleep(60);
+        // A view older than the max age is not used.
+        Assert.Equal(3, _store.CountActiveKeys(keyId, 256, TimeSpan.FromMilliseconds(50)));
+
+        _ = otherProcess.CreateKeys(new NewKeysRequest(keyId, 1, 256), new SystemRandomSource()).ToList();
+        _store.TakeOldestKeys(keyId, 256, 1);
+        // This process's own delivery counts at once (and, having read the token, so does the other's key).
+        Assert.Equal(3, _store.CountActiveKeys(keyId, 256, longAgo));
+    }
+
+    [Fact]
     public async Task Concurrent_takers_never_receive_the_same_key()
     {
         var keyId = NewKeyId();

@@ -51,6 +51,14 @@ public interface IKeyStore
     int CountActiveKeys(string keyId, int sizeBits);
 
     /// <summary>
+    /// Like <see cref="CountActiveKeys(string, int)"/>, but may answer from what this process last
+    /// read of the token, when that is at most <paramref name="maxAge"/> old: other processes' changes
+    /// of that last moment may be missing, this process's own never are. For frequent, advisory
+    /// counts (ETSI status), where reading the token each time would cost more than the answer is worth.
+    /// </summary>
+    int CountActiveKeys(string keyId, int sizeBits, TimeSpan maxAge);
+
+    /// <summary>
     /// Takes the <paramref name="count"/> oldest active keys of <paramref name="keyId"/> and size
     /// <paramref name="sizeBits"/> out of the store, atomically: reads their bytes, destroys them, and
     /// returns them oldest first. Throws KeyPoolExhausted and changes nothing when fewer are stored.

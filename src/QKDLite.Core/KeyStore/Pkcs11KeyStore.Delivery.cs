@@ -16,12 +16,15 @@ namespace QKDLite.Core.KeyStore;
 public sealed partial class Pkcs11KeyStore
 {
     /// <inheritdoc />
-    public int CountActiveKeys(string keyId, int sizeBits)
+    public int CountActiveKeys(string keyId, int sizeBits) => CountActiveKeys(keyId, sizeBits, TimeSpan.Zero);
+
+    /// <inheritdoc />
+    public int CountActiveKeys(string keyId, int sizeBits, TimeSpan maxAge)
     {
         var arrival = ChecksStarted;
         lock (_gate)
         {
-            return FreshSince(WorkSession(), arrival).ActiveCountOf(keyId, sizeBits);
+            return Recent(maxAge, arrival).ActiveCountOf(keyId, sizeBits);
         }
     }
 

@@ -386,6 +386,7 @@ public sealed partial class Pkcs11KeyStore : IKeyStore
         // OnFreshIndex; a label another process creates meanwhile is seen by the next scope.
         if (_deferDepth > 0 && _freshInScope && _index is not null) return _index;
         var check = Interlocked.Increment(ref _checksStarted);
+        var checkStartedAt = System.Diagnostics.Stopwatch.GetTimestamp();
         var generation = Pkcs11Errors.Call("read the store generation", Settings.TokenLabel, () => _generation.Read(session));
         if (_index is null || !generation.SequenceEqual(_indexGeneration))
         {
@@ -393,6 +394,7 @@ public sealed partial class Pkcs11KeyStore : IKeyStore
             _indexGeneration = generation;
         }
         _indexCheckedBy = check;
+        _indexCheckedAt = checkStartedAt;
         _freshInScope = _deferDepth > 0;
         return _index;
     }
@@ -409,8 +411,20 @@ public sealed partial class Pkcs11KeyStore : IKeyStore
     /// <summary>The number of index checks begun so far; pass it to <see cref="FreshSince"/>.</summary>
     private long ChecksStarted => Interlocked.Read(ref _checksStarted);
 
+    /// <summary>
+    /// The index if its last check began at most <paramref name="maxAge"/> ago, without touching the
+    /// token; otherwise as <see cref="FreshSince"/>. Call under _gate.
+    /// </summary>
+    private KeyIndex Recent(TimeSpan maxAge, long checksAtArrival)
+    {
+        var age = System.Diagnostics.Stopwatch.GetTimestamp() - _indexCheckedAt;
+        if (_index is not null && age >= 0 && age <= maxAge.TotalSeconds * System.Diagnostics.Stopwatch.Frequency) return _index;
+        return FreshSince(WorkSession(), checksAtArrival);
+    }
+
     private long _checksStarted;
     private long _indexCheckedBy;
+    private long _indexCheckedAt;
 
     /// <summary>
     /// Runs <paramref name="operation"/> on the work session and the fresh index. Call under _gate.

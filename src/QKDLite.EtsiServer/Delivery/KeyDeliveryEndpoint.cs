@@ -151,11 +151,18 @@ internal sealed class KeyDeliveryEndpoint
         }
     }
 
+    /// <summary>
+    /// How old the store's view may be for stored_key_count. The count is advisory (enc_keys and
+    /// dec_keys always look at the token afresh), and looking afresh costs SoftHSM2 a file check that
+    /// would otherwise be most of a status request; keys this server delivers count at once.
+    /// </summary>
+    internal static readonly TimeSpan StatusCountMaxAge = TimeSpan.FromMilliseconds(100);
+
     private async Task StatusAsync(HttpContext context, AuditRecord record, EtsiSaePair pair)
     {
         var status = new EtsiStatus(
             _settings.KmeId ?? string.Empty, pair.PeerKmeId, pair.MasterSaeId, pair.SlaveSaeId, pair.KeySize,
-            _store.CountActiveKeys(pair.KeyId, pair.KeySize), RequestLimits.MaxKeyCount, _limits.MaxKeysPerRequest,
+            _store.CountActiveKeys(pair.KeyId, pair.KeySize, StatusCountMaxAge), RequestLimits.MaxKeyCount, _limits.MaxKeysPerRequest,
             _limits.MaxKeySize, _limits.MinKeySize, RequestLimits.MaxSaeIdCount);
         record.Outcome = "status";
         await WriteJsonAsync(context, 200, EtsiJson.Status(status));
