@@ -9,7 +9,10 @@
     Then each node runs its ETSI GS QKD 014 server (QKDLite_ETSI) with certificates made for the demo:
     a master SAE takes keys from the first node (enc_keys), a slave SAE takes the same keys by their
     key_IDs from the second node (dec_keys), and the demo shows they match by SHA-256 fingerprint,
-    never by key bytes. It stops both servers and removes the throwaway stores again at the end.
+    never by key bytes. Last, each node goes behind its own OpenSSH server on 127.0.0.1 that offers
+    only a post-quantum hybrid key exchange, and node A replicates key creation and deletion to node B
+    in two phases over PowerShell remoting, printing the key exchange each connection negotiated.
+    It stops the servers and removes the throwaway stores again at the end.
     Run it with: dotnet pwsh ./build.ps1 Demo
 #>
 [CmdletBinding()]
@@ -106,7 +109,45 @@ function Invoke-DemoSae {
     }
     finally { $client.Dispose() }
 }
+function Start-DemoSshd {
+    # An OpenSSH server on a free 127.0.0.1 port for one node: key-only login for this user, only the
+    # post-quantum hybrid key exchanges, and a powershell subsystem whose QKDLITE_HOME is that node's.
+    param([string]$Name, [string]$NodeHome, [string]$Folder, $Keys, [string]$KeyExchange)
+    $subsystem = Join-Path $Folder "pwsh-$Name.sh"
+    # sshd starts subsystems with a clean environment and needs a real executable.
+    Set-Content -LiteralPath $subsystem -Encoding ascii -Value @('#!/bin/sh', "export QKDLITE_HOME='$NodeHome'", 'export NO_COLOR=1',
+        "exec '$((Get-Command dotnet -CommandType Application | Select-Object -First 1).Source)' '$(Join-Path $PSHOME 'pwsh.dll')' `"`$@`"")
+    & chmod 700 $subsystem
+    $listener = [System.Net.Sockets.TcpListener]::new([System.Net.IPAddress]::Loopback, 0)
+    $listener.Start(); $port = $listener.LocalEndpoint.Port; $listener.Stop()
+    $config = Join-Path $Folder "sshd-$Name.conf"
+    $pidFile = Join-Path $Folder "sshd-$Name.pid"
+    Set-Content -LiteralPath $config -Encoding ascii -Value @(
+        "Port $port", 'ListenAddress 127.0.0.1', "HostKey $($Keys.HostKey)", "PidFile $pidFile",
+        "AuthorizedKeysFile $($Keys.Authorized)", 'StrictModes no', 'UsePAM no', 'PasswordAuthentication no',
+        'KbdInteractiveAuthentication no', 'PermitRootLogin prohibit-password', "KexAlgorithms $KeyExchange",
+        "Subsystem powershell $subsystem -sshs -NoLogo -NoProfile")
+    & /usr/sbin/sshd -f $config -E (Join-Path $Folder "sshd-$Name.log")
+    if ($LASTEXITCODE -ne 0) { throw "sshd for node $Name did not start (exit $LASTEXITCODE)." }
+    $deadline = [DateTime]::UtcNow.AddSeconds(20)
+    while (-not (Test-Path -LiteralPath $pidFile) -and [DateTime]::UtcNow -lt $deadline) { Start-Sleep -Milliseconds 50 }
+    $hostKey = (Get-Content -LiteralPath "$($Keys.HostKey).pub" -TotalCount 1).Split(' ')
+    $knownHosts = Join-Path $Folder "known_hosts-$Name"
+    Set-Content -LiteralPath $knownHosts -Encoding ascii -Value "[127.0.0.1]:$port $($hostKey[0]) $($hostKey[1])"
+    [pscustomobject]@{ Name = $Name; Config = $config; PidFile = $pidFile
+        Node = @{ HostName = '127.0.0.1'; Port = $port; UserName = [Environment]::UserName; KeyFilePath = $Keys.Client
+            KnownHostsFile = $knownHosts; ModulePath = (Resolve-Path (Join-Path $PSScriptRoot '../QKDLite.psd1')).Path } }
+}
+
+function Stop-DemoSshd($Server) {
+    # Only the demo's own listener: sshd renames its process, so it is recognised by its configuration file.
+    $processId = [int](Get-Content -LiteralPath $Server.PidFile -TotalCount 1 -ErrorAction Ignore)
+    $process = if ($processId) { Get-Process -Id $processId -ErrorAction Ignore }
+    if ($process -and $process.CommandLine -like "*$($Server.Config)*") { $process.Kill(); $null = $process.WaitForExit(10000) }
+}
+
 $configurations = @{}
+$sshServers = @()
 
 try {
     Import-Module (Join-Path $PSScriptRoot '../QKDLite.psd1') -Force
@@ -232,8 +273,68 @@ try {
 
     Show-Step 14 'Stopping both servers (SIGTERM on Linux and macOS: requests in flight finish first)'
     Get-EtsiServer -ConfigurationPath $configurations.A, $configurations.B | Stop-EtsiServer -PassThru | Show-Table
+
+    Show-Step 15 'Each node behind its own OpenSSH server on 127.0.0.1, offering only post-quantum hybrid key exchanges'
+    if ($IsWindows -or -not (Test-Path -LiteralPath '/usr/sbin/sshd') -or -not (Get-Command ssh-keygen -ErrorAction Ignore)) {
+        Write-Host '    OpenSSH server not installed (./build.ps1 Bootstrap installs it): replication is not shown.'
+        return
+    }
+    if (-not (Test-Path -LiteralPath '/run/sshd')) { $null = New-Item -ItemType Directory -Path '/run/sshd' -ErrorAction Ignore }
+    if (-not (Test-Path -LiteralPath '/run/sshd')) {
+        Write-Host '    sshd needs the directory /run/sshd, which only root can create: replication is not shown.'
+        return
+    }
+    $ssh = Join-Path $node 'ssh'
+    $null = New-Item -ItemType Directory -Path $ssh
+    foreach ($name in 'host_key', 'client_key') { & ssh-keygen -q -t ed25519 -N '' -C "qkdlite-demo-$name" -f (Join-Path $ssh $name) }
+    $keys = [pscustomobject]@{ HostKey = (Join-Path $ssh 'host_key'); Client = (Join-Path $ssh 'client_key'); Authorized = (Join-Path $ssh 'client_key.pub') }
+    $offered = @(& ssh -Q kex) | Where-Object { $_ -in 'mlkem768x25519-sha256', 'sntrup761x25519-sha512@openssh.com' }
+    # Node B's sessions use its own data directory: its node.json names its store, RemoteNode.
+    $homeB = Join-Path $node 'node-B'
+    $null = New-Item -ItemType Directory -Path $homeB
+    $storeB = Get-KeyStore -TokenLabel 'RemoteNode'
+    @{ KeyStore = @{ Library = $storeB.LibraryPath; TokenLabel = 'RemoteNode'; SoftHsmConfig = $storeB.SoftHsmConfig; PinFile = (Join-Path $node 'RemoteNode.pin') } } |
+        ConvertTo-Json -Depth 3 | Set-Content -LiteralPath (Join-Path $homeB 'node.json') -Encoding utf8NoBOM
+    $sshServers += Start-DemoSshd -Name 'A' -NodeHome $node -Folder $ssh -Keys $keys -KeyExchange ($offered -join ',')
+    $sshServers += Start-DemoSshd -Name 'B' -NodeHome $homeB -Folder $ssh -Keys $keys -KeyExchange ($offered -join ',')
+    Write-Host "    both servers offer only: $($offered -join ', ')"
+    Write-Host '    Test-ReplicationNode checks each node: reachable, post-quantum key exchange, QKDLite present, same transport key'
+    $checks = foreach ($server in $sshServers) { $target = $server.Node; Test-ReplicationNode @target -TokenLabel 'DemoNode' }
+    $checks | Select-Object Node, KeyExchange, PostQuantum, QKDLiteVersion, TransportKeyMatches, Ready | Show-Table
+    if (@($checks | Where-Object Ready).Count -ne 2) { throw "A node is not ready: $(@($checks | Where-Object { -not $_.Ready }).Problem -join '; ')" }
+
+    Show-Step 16 'Node A creates 3 keys and replicates them to node B in two phases (prepared on both, then committed)'
+    Write-Host "    New-ReplicatedQuantumKey -TokenLabel DemoNode -KeyId VPN-A-D -Count 3 -Node <node B>"
+    $nodeB = $sshServers[1].Node
+    $created = New-ReplicatedQuantumKey -TokenLabel 'DemoNode' -KeyId 'VPN-A-D' -Count 3 -Node $nodeB
+    $created | Select-Object TransactionId, Operation, Decision, Finished, @{ Name = 'Keys'; Expression = { $_.Labels.Count } } | Show-Table
+    $session = New-ReplicationSession -HostName $nodeB.HostName -Port $nodeB.Port -UserName $nodeB.UserName -KeyFilePath $nodeB.KeyFilePath -KnownHostsFile $nodeB.KnownHostsFile
+    try {
+        $onB = Invoke-Command -Session $session -ArgumentList $sshServers[1].Node.ModulePath {
+            param($ModulePath)
+            Import-Module $ModulePath
+            Get-QuantumKey -KeyId 'VPN-A-D' | Select-Object Label, CheckValue
+        }
+        $kcvB = @{}; $onB | ForEach-Object { $kcvB[$_.Label] = $_.CheckValue }
+        $replicated = Get-QuantumKey -TokenLabel 'DemoNode' -KeyId 'VPN-A-D' | ForEach-Object {
+            [pscustomobject]@{ Label = $_.Label; 'Node A' = $_.CheckValue; 'Node B (over SSH)' = $kcvB[$_.Label]; Same = $_.CheckValue -eq $kcvB[$_.Label] }
+        }
+        $replicated | Show-Table
+        if (@($replicated | Where-Object Same).Count -ne 3) { throw 'The replicated keys differ between node A and node B.' }
+
+        Show-Step 17 'Node A deletes one of them on both nodes, again in two phases'
+        $gone = $replicated[0].Label
+        Write-Host "    Remove-ReplicatedQuantumKey -TokenLabel DemoNode -Label $gone -Node <node B> -Force"
+        $null = Remove-ReplicatedQuantumKey -TokenLabel 'DemoNode' -Label $gone -Node $nodeB -Force
+        $leftOnB = Invoke-Command -Session $session { @(Get-QuantumKey -KeyId 'VPN-A-D').Count }
+        $leftOnA = @(Get-QuantumKey -TokenLabel 'DemoNode' -KeyId 'VPN-A-D').Count
+        if ($leftOnA -ne 2 -or $leftOnB -ne 2) { throw "After the replicated deletion node A holds $leftOnA keys of VPN-A-D and node B $leftOnB." }
+        Write-Host "Done: 3 keys replicated and 1 deleted on both nodes; VPN-A-D holds $leftOnA keys on node A and $leftOnB on node B, over $($checks[1].KeyExchange)."
+    }
+    finally { Remove-PSSession -Session $session }
 }
 finally {
+    foreach ($server in $sshServers) { Stop-DemoSshd $server }
     if ($configurations.Count -gt 0) {
         # Whatever happened above, no server outlives the demo.
         Get-EtsiServer -ConfigurationPath $configurations.Values -ErrorAction SilentlyContinue -WarningAction SilentlyContinue |

@@ -58,6 +58,11 @@ Describe 'Examples' {
         $result.Output | Should -Match 'Done: 4 of 4 keys are identical on both nodes'
         $result.Output | Should -Match 'Done: 2 of 2 keys delivered by node A and node B are identical'
         ([regex]::Matches($result.Output, '\d+ Stopped https://127\.0\.0\.1:\d+')).Count | Should -Be 2 -Because 'the demo stops both ETSI servers'
+        # Both nodes behind their own sshd, each connection post-quantum, creation and deletion replicated.
+        ([regex]::Matches($result.Output, '@127\.0\.0\.1:\d+ (sntrup761x25519-sha512@openssh\.com|mlkem768x25519-sha256)\s+True\s+\S+\s+True\s+True')).Count |
+            Should -Be 2 -Because 'each node negotiates a post-quantum key exchange and is ready'
+        $result.Output | Should -Match '\bCreate Committed\s+True\s+3\b'
+        $result.Output | Should -Match 'Done: 3 keys replicated and 1 deleted on both nodes; VPN-A-D holds 2 keys on node A and 2 on node B, over (sntrup761x25519-sha512@openssh\.com|mlkem768x25519-sha256)\.'
         $result.Output | Should -Match 'was removed'
         if ($IsLinux) {
             $servers = @(Get-ChildItem -LiteralPath '/proc' -Directory | Where-Object Name -Match '^\d+$' | Where-Object {
@@ -65,6 +70,8 @@ Describe 'Examples' {
                     $commandLine.Contains('QKDLite_ETSI') -and $commandLine.Contains('qkdlite-demo-')
                 })
             $servers | Should -BeNullOrEmpty -Because 'no demo server outlives the demo'
+            $sshds = @(Get-Process -Name sshd -ErrorAction Ignore | Where-Object { $_.CommandLine -like '*qkdlite-demo-*' })
+            $sshds | Should -BeNullOrEmpty -Because 'no demo sshd outlives the demo'
         }
         @(Get-ChildItem ($(if (Test-Path '/dev/shm') { '/dev/shm' } else { [IO.Path]::GetTempPath() })) -Filter 'qkdlite-demo-*' -ErrorAction SilentlyContinue).Count | Should -Be $before
     }
