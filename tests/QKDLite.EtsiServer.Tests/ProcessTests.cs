@@ -3,6 +3,7 @@ using System.Diagnostics;
 using System.IO;
 using System.Linq;
 using System.Net;
+using System.Net.Sockets;
 using System.Runtime.InteropServices;
 using System.Text;
 using System.Text.Json;
@@ -152,6 +153,75 @@ public sealed class ProcessTests : IClassFixture<TestToken>, IDisposable
         finally
         {
             if (!process.HasExited) process.Kill(entireProcessTree: true);
+        }
+    }
+
+    /// <summary>
+    /// Under systemd with Type=notify the server tells the service manager when it is ready and when
+    /// it stops, over the real sd_notify datagram socket. No systemd runs here, so the test plays its
+    /// part: the server's parent is named "systemd" (how .NET recognises a systemd service) and
+    /// NOTIFY_SOCKET names a socket the test reads.
+    /// </summary>
+    [Fact]
+    public async Task Under_systemd_it_notifies_ready_once_listening_and_stopping_on_SIGTERM()
+    {
+        if (!OperatingSystem.IsLinux()) return;
+        var pinFile = Path.Combine(_dir, "node.pin");
+        PinSources.WriteNewFile(pinFile, TestToken.Pin());
+        WriteConfiguration(pinFile: pinFile);
+        var notifySocketPath = Path.Combine(_dir, "notify");
+        using var notifySocket = new Socket(AddressFamily.Unix, SocketType.Dgram, ProtocolType.Unspecified);
+        notifySocket.Bind(new UnixDomainSocketEndPoint(notifySocketPath));
+        // A copy of the shell named "systemd" stays the server's parent: '; exit' keeps it from exec'ing.
+        var fakeManager = Path.Combine(_dir, "systemd");
+        File.Copy("/bin/bash", fakeManager);
+        var start = new ProcessStartInfo(fakeManager) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        foreach (var argument in new[] { "-c", "\"$0\" \"$@\"; exit $?", Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") ?? "dotnet",
+                     typeof(EtsiServerHost).Assembly.Location, "--config", ConfigurationFile })
+            start.ArgumentList.Add(argument);
+        start.Environment["NOTIFY_SOCKET"] = notifySocketPath;
+        using var manager = Process.Start(start)!;
+        var output = manager.StandardOutput.ReadToEndAsync();
+        var errors = manager.StandardError.ReadToEndAsync();
+        try
+        {
+            Assert.Equal("READY=1", await ReceiveNotificationAsync(notifySocket, manager, errors));
+            // The state file (for Get-EtsiServer) is written just after the host has started.
+            for (var wait = 0; wait < 100 && !File.Exists(DefaultStateFile); wait++) await Task.Delay(100);
+            using (var state = JsonDocument.Parse(await File.ReadAllTextAsync(DefaultStateFile)))
+            {
+                var serverProcess = state.RootElement.GetProperty("ProcessId").GetInt32();
+                Assert.NotEqual(manager.Id, serverProcess);
+                Assert.Equal(0, Kill(serverProcess, SigTerm));
+            }
+
+            Assert.Equal("STOPPING=1", await ReceiveNotificationAsync(notifySocket, manager, errors));
+            using var exit = new CancellationTokenSource(TimeSpan.FromSeconds(20));
+            await manager.WaitForExitAsync(exit.Token);
+            Assert.Equal(0, manager.ExitCode);
+            Assert.False(File.Exists(DefaultStateFile));
+            Assert.Contains("listening on https://127.0.0.1:", await output);
+        }
+        finally
+        {
+            if (!manager.HasExited) manager.Kill(entireProcessTree: true);
+        }
+    }
+
+    /// <summary>The next sd_notify message, or a failure carrying the server's error output if none comes.</summary>
+    private static async Task<string> ReceiveNotificationAsync(Socket socket, Process manager, Task<string> errors)
+    {
+        var buffer = new byte[512];
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        try
+        {
+            var received = await socket.ReceiveAsync(buffer, SocketFlags.None, timeout.Token);
+            return Encoding.UTF8.GetString(buffer, 0, received).Trim();
+        }
+        catch (OperationCanceledException)
+        {
+            if (!manager.HasExited) manager.Kill(entireProcessTree: true);
+            throw new Xunit.Sdk.XunitException("No notification within 60 s; server errors: " + await errors);
         }
     }
 
