@@ -56,7 +56,7 @@ internal static class Program
             });
 
             stateFile = Path.GetFullPath(command.StateFile ?? StateFile.DefaultPath(configurationFile));
-            StateFile.Write(stateFile, Environment.ProcessId, host.Urls, host.Port, DateTime.UtcNow, configurationFile);
+            StateFile.Write(stateFile, Environment.ProcessId, host.Listeners, host.Port, DateTime.UtcNow, configurationFile);
             Console.WriteLine("QKDLite_ETSI listening on " + string.Join(", ", host.Urls));
             Console.Out.Flush();
 

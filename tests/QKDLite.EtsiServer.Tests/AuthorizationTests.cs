@@ -17,7 +17,7 @@ namespace QKDLite.EtsiServer.Tests;
 /// three rules for naming the SAE in its certificate.
 /// </summary>
 [Collection(ServerCollection.Name)]
-public sealed class AuthorizationTests
+public class AuthorizationTests
 {
     private readonly ServerFixture _server;
 
@@ -147,12 +147,12 @@ public sealed class AuthorizationTests
 
         foreach (var certificate in new[] { noCn, twoCn })
         {
-            using var client = new SaeClient(_server.BaseUri, certificate);
+            using var client = _server.Client(certificate);
             var answer = await client.StatusAsync(Pki.SlaveId);
             answer.AssertStatus(HttpStatusCode.Unauthorized);
             Assert.Equal(string.Empty, answer.Body);
         }
-        using var good = new SaeClient(_server.BaseUri, plain);
+        using var good = _server.Client(plain);
         (await good.StatusAsync(Pki.SlaveId)).AssertStatus(HttpStatusCode.OK);
     }
 
@@ -172,17 +172,17 @@ public sealed class AuthorizationTests
         using var masterFirst = CertificateMaker.Issue("CN=SAE-A", "urn:sae:SAE-A", "urn:sae:SAE-X");
         using var masterLast = CertificateMaker.Issue("CN=SAE-A", "urn:sae:SAE-X", "urn:sae:SAE-A");
 
-        using (var client = new SaeClient(baseUri, master))
+        using (var client = _server.ClientAt(baseUri, master))
         {
             Assert.Single((await client.EncKeysAsync("urn:sae:SAE-B")).Keys);
         }
         foreach (var ambiguous in new[] { masterFirst, masterLast })
         {
-            using var client = new SaeClient(baseUri, ambiguous);
+            using var client = _server.ClientAt(baseUri, ambiguous);
             (await client.EncKeysAsync("urn:sae:SAE-B")).AssertStatus(HttpStatusCode.Unauthorized);
         }
         // A CN alone names nobody under this rule.
-        using (var client = new SaeClient(baseUri, Pki.Master))
+        using (var client = _server.ClientAt(baseUri, Pki.Master))
         {
             (await client.StatusAsync("urn:sae:SAE-B")).AssertStatus(HttpStatusCode.Unauthorized);
         }
@@ -207,15 +207,15 @@ public sealed class AuthorizationTests
         });
         var baseUri = new Uri($"https://127.0.0.1:{server.Port}/");
 
-        using (var master = new SaeClient(baseUri, Pki.Unrelated))
+        using (var master = _server.ClientAt(baseUri, Pki.Unrelated))
         {
             Assert.Equal(labels[0], Assert.Single((await master.EncKeysAsync("appliance-2")).Keys).Id);
             // One server plays both nodes here: the slave takes another key of the pool.
-            using var slave = new SaeClient(baseUri, Pki.Slave);
+            using var slave = _server.ClientAt(baseUri, Pki.Slave);
             Assert.Equal(labels[1], Assert.Single((await slave.DecKeysAsync("appliance-1", labels[1])).Keys).Id);
         }
         // SAE-A's certificate is valid but its thumbprint is not listed; its CN counts for nothing here.
-        using (var unlisted = new SaeClient(baseUri, Pki.Master))
+        using (var unlisted = _server.ClientAt(baseUri, Pki.Master))
         {
             (await unlisted.StatusAsync("appliance-2")).AssertStatus(HttpStatusCode.Unauthorized);
         }

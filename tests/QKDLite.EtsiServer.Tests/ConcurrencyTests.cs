@@ -9,7 +9,7 @@ namespace QKDLite.EtsiServer.Tests;
 
 /// <summary>Concurrent requests never receive the same key.</summary>
 [Collection(ServerCollection.Name)]
-public sealed class ConcurrencyTests
+public class ConcurrencyTests
 {
     private readonly ServerFixture _server;
 

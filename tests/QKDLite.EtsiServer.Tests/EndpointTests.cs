@@ -17,7 +17,7 @@ namespace QKDLite.EtsiServer.Tests;
 
 /// <summary>Every call and form of the three endpoints over real mutual TLS, against the live key store.</summary>
 [Collection(ServerCollection.Name)]
-public sealed class EndpointTests
+public class EndpointTests
 {
     private readonly ServerFixture _server;
 
@@ -333,7 +333,7 @@ public sealed class EndpointTests
         nodeB.Store.CreateKeys(new NewKeysRequest(AB, 3, 256, labels), new ReplayingSource(material)).ToList();
         await using var serverB = await _server.StartServerAsync(s => { s.KmeId = "KME-B"; s.AuditLog = "audit-node-b.log"; }, nodeB.Store);
         using var master = _server.Client(Pki.Master);
-        using var slave = new SaeClient(new Uri($"https://127.0.0.1:{serverB.Port}/"), Pki.Slave);
+        using var slave = _server.ClientAt(new Uri($"https://127.0.0.1:{serverB.Port}/"), Pki.Slave);
 
         var sent = await master.EncKeysAsync(Pki.SlaveId, """{"number":2}""");
         var received = await slave.DecKeysAsync(Pki.MasterId, sent.Keys.Select(k => k.Id).ToArray());

@@ -1,4 +1,5 @@
 using System;
+using System.Linq;
 using System.IO;
 using System.Net;
 using System.Net.Sockets;
@@ -7,6 +8,7 @@ using System.Threading.Tasks;
 using QKDLite.Core.Configuration;
 using QKDLite.Core.Errors;
 using QKDLite.EtsiServer.Hosting;
+using QKDLite.Core.Tls;
 using Xunit;
 
 namespace QKDLite.EtsiServer.Tests;
@@ -151,13 +153,16 @@ public sealed class HostingTests
     public void The_state_file_is_written_whole_and_deleted_only_by_its_own_process()
     {
         var path = Path.Combine(_server.Directory, "state-" + Guid.NewGuid().ToString("N")[..6] + ".json");
-        StateFile.Write(path, 4242, ["https://127.0.0.1:8443"], 8443, new DateTime(2030, 1, 2, 3, 4, 5, DateTimeKind.Utc), "node.json");
+        StateFile.Write(path, 4242,
+            [new("https://127.0.0.1:8443", TlsProfile.Hybrid, ["X25519MLKEM768", "SecP384r1MLKEM1024"]), new("https://127.0.0.1:8444", TlsProfile.Classical, [])], 8443, new DateTime(2030, 1, 2, 3, 4, 5, DateTimeKind.Utc), "node.json");
 
         var state = QKDLite.Core.ServerControl.EtsiServerStateFile.TryRead(path);
         Assert.True(state is not null, File.ReadAllText(path));
         Assert.Equal(4242, state.ProcessId);
         Assert.Equal(8443, state.Port);
-        Assert.Equal(["https://127.0.0.1:8443"], state.Urls);
+        Assert.Equal(["https://127.0.0.1:8443", "https://127.0.0.1:8444"], state.Urls);
+        Assert.Equal(["https://127.0.0.1:8443 Hybrid (X25519MLKEM768, SecP384r1MLKEM1024)", "https://127.0.0.1:8444 Classical"],
+            state.Listeners.Select(l => l.ToString()));
         Assert.Equal(new DateTime(2030, 1, 2, 3, 4, 5, DateTimeKind.Utc), state.StartedUtc);
         Assert.Equal(Path.GetFullPath("node.json"), state.Configuration);
         Assert.Single(Directory.GetFiles(Path.GetDirectoryName(path)!, "*" + Path.GetFileName(path) + "*"));

@@ -57,6 +57,9 @@ internal sealed class SaeClient : IDisposable
     public SaeClient(Uri baseUri, X509Certificate2? certificate)
         => _http = TestKmeClient.CreateHttpClient(baseUri, Pki.Ca.CaCertificate, certificate, TimeSpan.FromSeconds(20));
 
+    /// <summary>Over a ready client, such as a BouncyCastle hybrid one (<see cref="BcTls.CreateHttpClient"/>).</summary>
+    public SaeClient(HttpClient http) => _http = http;
+
     public Task<Answer> GetAsync(string path) => SendAsync(new HttpRequestMessage(HttpMethod.Get, path));
 
     public Task<Answer> PostAsync(string path, string body) =>

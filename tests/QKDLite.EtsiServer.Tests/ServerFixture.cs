@@ -6,6 +6,8 @@ using System.Threading.Tasks;
 using QKDLite.Core.Configuration;
 using QKDLite.Core.KeyStore;
 using QKDLite.Core.Sources;
+using QKDLite.Core.Tls;
+using System.Security.Cryptography.X509Certificates;
 using QKDLite.EtsiServer.Hosting;
 using QKDLite.TestKme;
 using Xunit;
@@ -15,9 +17,11 @@ namespace QKDLite.EtsiServer.Tests;
 /// <summary>
 /// One token and one in-process QKDLite_ETSI (port 0, certificates from <see cref="Pki"/>) shared by
 /// the test classes of the "server" collection, which run one after another. Each test refills the
-/// pools it uses, so no test depends on another's leftovers.
+/// pools it uses, so no test depends on another's leftovers. This one serves on the Classical
+/// profile (the platform's TLS, SslStream clients); <see cref="HybridServerFixture"/> runs the same
+/// suite over the Hybrid profile with BouncyCastle hybrid clients.
 /// </summary>
-public sealed class ServerFixture : IAsyncLifetime
+public class ServerFixture : IAsyncLifetime
 {
     /// <summary>keyID of the pair SAE-A (master) -> SAE-B (slave), 256-bit keys.</summary>
     public const string PoolAB = "pool-ab";
@@ -45,6 +49,9 @@ public sealed class ServerFixture : IAsyncLifetime
     public Uri BaseUri => new($"https://127.0.0.1:{Server.Port}/");
 
     public string AuditLogPath => Server.AuditLogPath;
+
+    /// <summary>The TLS profile of this fixture's servers.</summary>
+    public virtual TlsProfile Profile => TlsProfile.Classical;
 
     public async Task InitializeAsync()
     {
@@ -76,6 +83,7 @@ public sealed class ServerFixture : IAsyncLifetime
             // Relative: resolved against the folder of the node configuration.
             AuditLog = "audit.log",
             ShutdownTimeoutSeconds = 2,
+            TlsProfile = Profile,
             Pairs = new List<EtsiSaePair>
             {
                 new() { MasterSaeId = Pki.MasterId, SlaveSaeId = Pki.SlaveId, KeyId = PoolAB, PeerKmeId = "KME-B", KeySize = 256 },
@@ -97,7 +105,14 @@ public sealed class ServerFixture : IAsyncLifetime
             HandleSignals = false,
         });
 
-    internal SaeClient Client(TestCertificate? certificate) => new(BaseUri, certificate);
+    internal SaeClient Client(TestCertificate? certificate) => ClientAt(BaseUri, certificate?.Certificate);
+
+    internal SaeClient Client(X509Certificate2? certificate) => ClientAt(BaseUri, certificate);
+
+    /// <summary>A client of the fixture's kind for a server at <paramref name="baseUri"/> (another one this fixture started).</summary>
+    internal virtual SaeClient ClientAt(Uri baseUri, X509Certificate2? certificate) => new(baseUri, certificate);
+
+    internal SaeClient ClientAt(Uri baseUri, TestCertificate? certificate) => ClientAt(baseUri, certificate?.Certificate);
 
     /// <summary>Empties the keyID's pool, then stores <paramref name="count"/> new keys; returns their labels, oldest first.</summary>
     public IReadOnlyList<string> Refill(string keyId, int count, int sizeBits)
@@ -126,6 +141,21 @@ public sealed class ServerFixture : IAsyncLifetime
         using var reader = new StreamReader(stream);
         return reader.ReadToEnd();
     }
+}
+
+/// <summary>The suite again, over the Hybrid profile: BouncyCastle clients negotiating X25519MLKEM768.</summary>
+public sealed class HybridServerFixture : ServerFixture
+{
+    public override TlsProfile Profile => TlsProfile.Hybrid;
+
+    internal override SaeClient ClientAt(Uri baseUri, X509Certificate2? certificate) =>
+        new(BcTls.CreateHttpClient(baseUri.Port, BcClientOffer.Hybrid(Org.BouncyCastle.Tls.NamedGroup.X25519MLKEM768, certificate)));
+}
+
+[CollectionDefinition(Name)]
+public sealed class HybridServerCollection : ICollectionFixture<HybridServerFixture>
+{
+    public const string Name = "server-hybrid";
 }
 
 [CollectionDefinition(Name)]

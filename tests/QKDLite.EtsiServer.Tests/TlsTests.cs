@@ -10,7 +10,7 @@ namespace QKDLite.EtsiServer.Tests;
 
 /// <summary>TLS 1.2 and 1.3 only; the server's certificate is the configured one.</summary>
 [Collection(ServerCollection.Name)]
-public sealed class TlsTests
+public class TlsTests
 {
     private readonly ServerFixture _server;
 

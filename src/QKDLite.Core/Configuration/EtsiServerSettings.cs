@@ -5,6 +5,7 @@ using System.Linq;
 using System.Net;
 using QKDLite.Core.Errors;
 using QKDLite.Core.Keys;
+using QKDLite.Core.Tls;
 
 namespace QKDLite.Core.Configuration;
 
@@ -54,6 +55,16 @@ public sealed class EtsiServerSettings
     public string? AuditLog { get; set; }
     /// <summary>Seconds a stopping server gives requests in flight before it closes their connections.</summary>
     public int ShutdownTimeoutSeconds { get; set; } = 10;
+    /// <summary>
+    /// How the listener of <see cref="Address"/> and <see cref="Port"/> negotiates TLS: <see cref="Tls.TlsProfile.Hybrid"/>
+    /// (the default: a hybrid ML-KEM key exchange preferred, classical accepted), <see cref="Tls.TlsProfile.PostQuantumOnly"/>
+    /// or <see cref="Tls.TlsProfile.Classical"/> (the platform's TLS).
+    /// </summary>
+    public TlsProfile TlsProfile { get; set; } = TlsProfile.Hybrid;
+    /// <summary>Post-quantum groups offered by the Hybrid and PostQuantumOnly profiles, most preferred first; default <c>[X25519MLKEM768]</c>.</summary>
+    public List<string>? TlsGroups { get; set; }
+    /// <summary>Further listeners, each with its own address, port and TLS profile, served beside the one of <see cref="Address"/> and <see cref="Port"/>.</summary>
+    public List<EtsiListenerSettings>? Listeners { get; set; }
 
     /// <summary>
     /// Checks every value that is set (ranges, formats, pairs) without touching any file. Throws
@@ -78,6 +89,7 @@ public sealed class EtsiServerSettings
             throw Invalid(file, $"MaxBodyBytes {MaxBodyBytes} is out of range; use {MinBodyBytesLimit} to {MaxBodyBytesLimit}");
         if (ShutdownTimeoutSeconds < 0 || ShutdownTimeoutSeconds > 3600)
             throw Invalid(file, $"ShutdownTimeoutSeconds {ShutdownTimeoutSeconds} is out of range; use 0 to 3600");
+        ValidateListeners(file);
         if (SaeThumbprints is not null)
         {
             foreach (var entry in SaeThumbprints)
@@ -139,6 +151,77 @@ public sealed class EtsiServerSettings
         }
         if (SaeIdentity == SaeIdentitySource.Thumbprint && (SaeThumbprints is null || SaeThumbprints.Count == 0))
             throw Invalid(file, "SaeIdentity is Thumbprint but SaeThumbprints is empty");
+    }
+
+    /// <summary>
+    /// Every listener with its defaults applied: the one of <see cref="Address"/> and <see cref="Port"/>
+    /// first, then <see cref="Listeners"/>. Call after <see cref="Validate"/>.
+    /// </summary>
+    public IReadOnlyList<EtsiListener> ResolveListeners()
+    {
+        var listeners = new List<EtsiListener> { Resolve(Address, Port, TlsProfile, TlsGroups) };
+        foreach (var extra in Listeners ?? new List<EtsiListenerSettings>())
+            listeners.Add(Resolve(extra.Address, extra.Port, extra.TlsProfile ?? TlsProfile, extra.TlsGroups ?? TlsGroups));
+        return listeners;
+    }
+
+    private static EtsiListener Resolve(string address, int port, TlsProfile profile, List<string>? groups)
+    {
+        var names = profile == TlsProfile.Classical
+            ? new List<string>()
+            : (groups ?? new List<string> { PostQuantumGroups.DefaultGroup }).Select(Canonical).ToList();
+        return new EtsiListener(address, port, profile, names);
+    }
+
+    private static string Canonical(string name) =>
+        PostQuantumGroups.TryGetPostQuantum(name, out var code) ? PostQuantumGroups.NameOf(code) : name;
+
+    private void ValidateListeners(string file)
+    {
+        CheckTls(file, "", TlsProfile, TlsGroups);
+        if (Listeners is null) return;
+        var seen = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
+        if (Port != 0) seen[Address + "\n" + Port] = "Address and Port";
+        for (var i = 0; i < Listeners.Count; i++)
+        {
+            var name = $"Listeners[{i}]";
+            var listener = Listeners[i] ?? throw Invalid(file, $"{name} is empty");
+            if (string.IsNullOrWhiteSpace(listener.Address) || !IsListenAddress(listener.Address))
+                throw Invalid(file, $"{name} Address '{listener.Address}' is not an IP address, 'localhost' or '*'");
+            if (listener.Port < 0 || listener.Port > 65535)
+                throw Invalid(file, $"{name} Port {listener.Port} is out of range; use 1 to 65535, or 0 for a free port");
+            CheckTls(file, name + " ", listener.TlsProfile ?? TlsProfile, listener.TlsGroups ?? TlsGroups);
+            // Port 0 picks a free port each time, so only fixed ports can collide.
+            if (listener.Port != 0 && seen.TryGetValue(listener.Address + "\n" + listener.Port, out var other))
+                throw Invalid(file, $"{name} listens on {listener.Address} port {listener.Port}, like {other}; give each listener its own address and port");
+            if (listener.Port != 0) seen[listener.Address + "\n" + listener.Port] = name;
+        }
+    }
+
+    private static void CheckTls(string file, string where, TlsProfile profile, List<string>? groups)
+    {
+        if (!Enum.IsDefined(typeof(TlsProfile), profile))
+            throw Invalid(file, $"{where}TlsProfile '{profile}' is not one of {string.Join(", ", Enum.GetNames(typeof(TlsProfile)))}");
+        if (groups is null) return;
+        var known = string.Join(", ", PostQuantumGroups.PostQuantumNames);
+        if (groups.Count == 0)
+            throw Invalid(file, $"{where}TlsGroups is empty; name at least one of {known}, or leave it out for {PostQuantumGroups.DefaultGroup}");
+        var seen = new HashSet<int>();
+        foreach (var group in groups)
+        {
+            if (PostQuantumGroups.TryGetPostQuantum(group, out var code))
+            {
+                if (!seen.Add(code)) throw Invalid(file, $"{where}TlsGroups lists {PostQuantumGroups.NameOf(code)} twice");
+                continue;
+            }
+            var classical = PostQuantumGroups.ClassicalFallback.Select(PostQuantumGroups.NameOf)
+                .FirstOrDefault(n => string.Equals(n, group, StringComparison.OrdinalIgnoreCase));
+            if (classical is not null && profile == TlsProfile.PostQuantumOnly)
+                throw Invalid(file, $"{where}TlsGroups names the classical group {classical}, which the PostQuantumOnly profile never offers; name only {known}");
+            if (classical is not null)
+                throw Invalid(file, $"{where}TlsGroups names the classical group {classical}; list post-quantum groups only ({known}): the Hybrid profile accepts {string.Join(", ", PostQuantumGroups.ClassicalFallback.Select(PostQuantumGroups.NameOf))} by itself");
+            throw Invalid(file, $"{where}TlsGroups names '{group}', which is not a known group; use {known}");
+        }
     }
 
     /// <summary>A path from this section, made absolute against the folder of the node configuration <paramref name="file"/>.</summary>

@@ -9,8 +9,9 @@ public sealed class EtsiServerInfo
 {
     /// <summary>Creates a description of a server.</summary>
     public EtsiServerInfo(string configurationPath, int processId, IEnumerable<string> urls, int port, DateTime startedUtc,
-        EtsiServerState state, string stateFilePath, string logPath)
+        EtsiServerState state, string stateFilePath, string logPath, IEnumerable<EtsiServerListenerInfo>? listeners = null)
     {
+        Listeners = listeners?.ToArray() ?? Array.Empty<EtsiServerListenerInfo>();
         ConfigurationPath = configurationPath;
         ProcessId = processId;
         Urls = urls.ToArray();
@@ -33,6 +34,10 @@ public sealed class EtsiServerInfo
     public int Port { get; }
     /// <summary>When the server started listening (UTC).</summary>
     public DateTime StartedUtc { get; }
+    /// <summary>Each listener with its URL, TLS profile (Classical, Hybrid, PostQuantumOnly) and post-quantum groups.</summary>
+    public EtsiServerListenerInfo[] Listeners { get; }
+    /// <summary>The TLS profile of each listener, in order, such as "Hybrid" or "Hybrid, PostQuantumOnly".</summary>
+    public string TlsProfile => string.Join(", ", Listeners.Select(l => l.Profile).Distinct());
     /// <summary>Running, or Stopped once Stop-EtsiServer has ended it.</summary>
     public EtsiServerState State { get; }
     /// <summary>The state file the server wrote (etsi-server.json next to node.json).</summary>
@@ -45,7 +50,7 @@ public sealed class EtsiServerInfo
 
     /// <summary>The same server in another state.</summary>
     public EtsiServerInfo WithState(EtsiServerState state) =>
-        new(ConfigurationPath, ProcessId, Urls, Port, StartedUtc, state, StateFilePath, LogPath);
+        new(ConfigurationPath, ProcessId, Urls, Port, StartedUtc, state, StateFilePath, LogPath, Listeners);
 
     /// <inheritdoc />
     public override string ToString() => $"QKDLite_ETSI {Url} (process {ProcessId}, {State})";

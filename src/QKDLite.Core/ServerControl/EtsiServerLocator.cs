@@ -62,6 +62,6 @@ public static class EtsiServerLocator
     {
         var urls = state.Urls.Count > 0 ? state.Urls.ToArray() : new[] { $"https://127.0.0.1:{state.Port}" };
         return new EtsiServerInfo(Path.GetFullPath(configurationPath), state.ProcessId, urls, state.Port, state.StartedUtc,
-            running, state.Path, EtsiServerFiles.LogFile(configurationPath));
+            running, state.Path, EtsiServerFiles.LogFile(configurationPath), state.Listeners);
     }
 }

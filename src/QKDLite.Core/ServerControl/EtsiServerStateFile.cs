@@ -8,12 +8,14 @@ namespace QKDLite.Core.ServerControl;
 
 /// <summary>
 /// The state file QKDLite_ETSI writes atomically once it listens and deletes on a clean stop:
-/// <c>{ "ProcessId", "Urls": [...], "Port", "StartedUtc", "Configuration" }</c>.
+/// <c>{ "ProcessId", "Urls": [...], "Port", "StartedUtc", "Configuration", "Listeners": [{ "Url", "Profile", "Groups": [...] }] }</c>.
 /// </summary>
 public sealed class EtsiServerStateFile
 {
-    private EtsiServerStateFile(string path, int processId, IReadOnlyList<string> urls, int port, DateTime startedUtc, string? configuration)
+    private EtsiServerStateFile(string path, int processId, IReadOnlyList<string> urls, int port, DateTime startedUtc, string? configuration,
+        IReadOnlyList<EtsiServerListenerInfo> listeners)
     {
+        Listeners = listeners;
         Path = path;
         ProcessId = processId;
         Urls = urls;
@@ -32,6 +34,8 @@ public sealed class EtsiServerStateFile
     public int Port { get; }
     /// <summary>When the server started listening (UTC).</summary>
     public DateTime StartedUtc { get; }
+    /// <summary>Each listener's URL, TLS profile and groups (empty for a server of an older version).</summary>
+    public IReadOnlyList<EtsiServerListenerInfo> Listeners { get; }
     /// <summary>The node configuration the server runs with, as the server wrote it.</summary>
     public string? Configuration { get; }
 
@@ -60,6 +64,7 @@ public sealed class EtsiServerStateFile
             var urls = new List<string>();
             var started = DateTime.MinValue;
             string? configuration = null;
+            var listeners = new List<EtsiServerListenerInfo>();
             // Property names compared without case, like node.json.
             foreach (var property in root.EnumerateObject())
             {
@@ -83,14 +88,42 @@ public sealed class EtsiServerStateFile
                     case "CONFIGURATION" when property.Value.ValueKind == JsonValueKind.String:
                         configuration = property.Value.GetString();
                         break;
+                    case "LISTENERS" when property.Value.ValueKind == JsonValueKind.Array:
+                        foreach (var listener in property.Value.EnumerateArray())
+                            if (ReadListener(listener) is { } read) listeners.Add(read);
+                        break;
                 }
             }
             if (processId is null or <= 0 || port is null or <= 0) return null;
-            return new EtsiServerStateFile(System.IO.Path.GetFullPath(path), processId.Value, urls, port.Value, started, configuration);
+            return new EtsiServerStateFile(System.IO.Path.GetFullPath(path), processId.Value, urls, port.Value, started, configuration, listeners);
         }
         catch (JsonException)
         {
             return null;
         }
+    }
+
+    private static EtsiServerListenerInfo? ReadListener(JsonElement listener)
+    {
+        if (listener.ValueKind != JsonValueKind.Object) return null;
+        string? url = null, profile = null;
+        var groups = new List<string>();
+        foreach (var property in listener.EnumerateObject())
+        {
+            switch (property.Name.ToUpperInvariant())
+            {
+                case "URL" when property.Value.ValueKind == JsonValueKind.String:
+                    url = property.Value.GetString();
+                    break;
+                case "PROFILE" when property.Value.ValueKind == JsonValueKind.String:
+                    profile = property.Value.GetString();
+                    break;
+                case "GROUPS" when property.Value.ValueKind == JsonValueKind.Array:
+                    foreach (var group in property.Value.EnumerateArray())
+                        if (group.ValueKind == JsonValueKind.String) groups.Add(group.GetString()!);
+                    break;
+            }
+        }
+        return url is null || profile is null ? null : new EtsiServerListenerInfo(url, profile, groups);
     }
 }

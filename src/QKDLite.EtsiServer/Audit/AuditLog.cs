@@ -69,6 +69,7 @@ internal sealed class AuditLog : IDisposable
             w.WriteString("remote", record.Remote);
             w.WriteString("sae", AuditRecord.Cut(record.SaeId));
             w.WriteString("thumbprint", record.Thumbprint);
+            w.WriteString("tlsGroup", record.TlsGroup);
             w.WriteString("method", record.Method);
             w.WriteString("endpoint", AuditRecord.Cut(record.Endpoint));
             w.WriteString("pathSae", AuditRecord.Cut(record.PathSaeId));

@@ -25,6 +25,9 @@ internal sealed class AuditRecord
 
     public string? Method { get; init; }
 
+    /// <summary>The TLS key-exchange group of the connection (X25519MLKEM768, x25519...), when the listener's TLS reports it.</summary>
+    public string? TlsGroup { get; init; }
+
     /// <summary>status, enc_keys, dec_keys, or the path of any other request.</summary>
     public string? Endpoint { get; set; }
 

@@ -11,6 +11,7 @@ using QKDLite.Core.KeyStore;
 using QKDLite.EtsiServer.Audit;
 using QKDLite.EtsiServer.Identity;
 using QKDLite.EtsiServer.Protocol;
+using QKDLite.EtsiServer.Tls;
 
 namespace QKDLite.EtsiServer.Delivery;
 
@@ -52,6 +53,8 @@ internal sealed class KeyDeliveryEndpoint
             Remote = context.Connection.RemoteIpAddress is { } ip ? $"{ip}:{context.Connection.RemotePort}" : null,
             Thumbprint = certificate?.Thumbprint,
             Method = context.Request.Method,
+            // Null on the classical listener: the platform's TLS does not report the group it negotiated.
+            TlsGroup = context.Features.Get<ITlsKeyExchangeFeature>()?.Group,
         };
         // Nothing this server answers may be cached: key containers above all, but status and errors too.
         context.Response.Headers.CacheControl = "no-store";

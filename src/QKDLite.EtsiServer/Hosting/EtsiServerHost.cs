@@ -19,6 +19,9 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Console;
 using QKDLite.Core.Configuration;
 using QKDLite.Core.Errors;
+using QKDLite.Core.Tls;
+using Org.BouncyCastle.Security;
+using Org.BouncyCastle.Tls.Crypto.Impl.BC;
 using QKDLite.EtsiServer.Audit;
 using QKDLite.EtsiServer.Delivery;
 using QKDLite.EtsiServer.Tls;
@@ -27,7 +30,8 @@ namespace QKDLite.EtsiServer.Hosting;
 
 /// <summary>
 /// A running QKDLite_ETSI: Kestrel on HTTPS (TLS 1.2/1.3, client certificate required and checked
-/// against the configured CA), serving <see cref="KeyDeliveryEndpoint"/>. The program and the tests
+/// against the configured CA), serving <see cref="KeyDeliveryEndpoint"/> on each listener: through the
+/// platform's TLS (Classical) or BouncyCastle's with hybrid ML-KEM key exchange (Hybrid, PostQuantumOnly). The program and the tests
 /// start it the same way.
 /// </summary>
 internal sealed class EtsiServerHost : IAsyncDisposable
@@ -38,7 +42,8 @@ internal sealed class EtsiServerHost : IAsyncDisposable
     private readonly TimeSpan _shutdownTimeout;
     private int _disposed;
 
-    private EtsiServerHost(WebApplication app, AuditLog audit, X509Certificate2 certificate, TimeSpan shutdownTimeout, IReadOnlyList<string> urls)
+    private EtsiServerHost(WebApplication app, AuditLog audit, X509Certificate2 certificate, TimeSpan shutdownTimeout, IReadOnlyList<string> urls,
+        IReadOnlyList<EtsiListener> listeners)
     {
         _app = app;
         _audit = audit;
@@ -46,7 +51,19 @@ internal sealed class EtsiServerHost : IAsyncDisposable
         _shutdownTimeout = shutdownTimeout;
         Urls = urls;
         Port = urls.Select(PortOf).FirstOrDefault();
+        // Kestrel reports addresses in the order the listeners were configured.
+        Listeners = listeners.Select((l, i) => new ListenerInfo(i < urls.Count ? urls[i] : string.Empty, l.Profile, l.Groups)).ToList();
     }
+
+    /// <summary>A listener as it runs: its URL (with the port the system picked), profile and post-quantum groups.</summary>
+    public sealed record ListenerInfo(string Url, TlsProfile Profile, IReadOnlyList<string> Groups)
+    {
+        /// <summary>The bound TCP port.</summary>
+        public int Port => PortOf(Url);
+    }
+
+    /// <summary>Every listener, in configuration order (the default one first).</summary>
+    public IReadOnlyList<ListenerInfo> Listeners { get; }
 
     /// <summary>The URLs the server listens on, such as <c>https://127.0.0.1:8443</c>.</summary>
     public IReadOnlyList<string> Urls { get; }
@@ -71,6 +88,9 @@ internal sealed class EtsiServerHost : IAsyncDisposable
         {
             audit = AuditLog.Open(settings.AuditLogPath(file));
             var validator = new ClientCertificateValidator(roots);
+            var listeners = settings.ResolveListeners();
+            var crypto = new BcTlsCrypto(new SecureRandom());
+            var credentials = ServerCredentials.From(certificate, chain, crypto);
             ILogger? tlsLogger = null;
             var https = new HttpsConnectionAdapterOptions
             {
@@ -118,17 +138,30 @@ internal sealed class EtsiServerHost : IAsyncDisposable
                 // Standard output carries only the "listening" line that supervisors wait for.
                 builder.Services.Configure<ConsoleLoggerOptions>(o => o.LogToStandardErrorThreshold = LogLevel.Trace);
             }
+            if (options.LoggerProvider is not null) builder.Logging.AddProvider(options.LoggerProvider);
             builder.WebHost.UseKestrelCore();
             builder.WebHost.ConfigureKestrel(kestrel =>
             {
                 kestrel.AddServerHeader = false;
                 // Above ours, so that our own check answers the 400 the documentation promises (see RequestBody).
                 kestrel.Limits.MaxRequestBodySize = RequestBody.ServerLimit(settings.MaxBodyBytes);
-                Listen(kestrel, settings, listen =>
+                foreach (var listener in listeners)
                 {
-                    listen.Protocols = HttpProtocols.Http1AndHttp2;
-                    listen.UseHttps(https);
-                });
+                    Listen(kestrel, listener, listen =>
+                    {
+                        if (listener.Profile == TlsProfile.Classical)
+                        {
+                            listen.Protocols = HttpProtocols.Http1AndHttp2;
+                            listen.UseHttps(https);
+                            return;
+                        }
+                        // Kestrel offers HTTP/2 only where it runs the TLS itself (ALPN); ETSI 014 needs no more than HTTP/1.1.
+                        listen.Protocols = HttpProtocols.Http1;
+                        var pq = new PostQuantumTlsOptions(listener, credentials, validator, roots, crypto) { HandshakeTimeout = https.HandshakeTimeout };
+                        var logger = listen.ApplicationServices.GetRequiredService<ILoggerFactory>().CreateLogger("QKDLite.EtsiServer.Tls");
+                        listen.Use(next => new PostQuantumTlsMiddleware(next, pq, logger).OnConnectionAsync);
+                    });
+                }
             });
 
             app = builder.Build();
@@ -142,11 +175,12 @@ internal sealed class EtsiServerHost : IAsyncDisposable
             }
             catch (IOException e)
             {
+                var where = string.Join(", ", listeners.Select(l => $"{l.Address} port {l.Port}"));
                 throw new QKDLiteException(ErrorIds.EtsiServerStartFailed, QKDLiteErrorCategory.ResourceUnavailable,
-                    $"The ETSI server cannot listen on {settings.Address} port {settings.Port}: {e.Message}", file, e);
+                    $"The ETSI server cannot listen on {where}: {e.Message}", file, e);
             }
             var urls = app.Services.GetRequiredService<IServer>().Features.GetRequiredFeature<IServerAddressesFeature>().Addresses.ToList();
-            return new EtsiServerHost(app, audit, certificate, TimeSpan.FromSeconds(settings.ShutdownTimeoutSeconds), urls);
+            return new EtsiServerHost(app, audit, certificate, TimeSpan.FromSeconds(settings.ShutdownTimeoutSeconds), urls, listeners);
         }
         catch
         {
@@ -183,18 +217,18 @@ internal sealed class EtsiServerHost : IAsyncDisposable
         }
     }
 
-    private static void Listen(KestrelServerOptions kestrel, EtsiServerSettings settings, Action<ListenOptions> configure)
+    private static void Listen(KestrelServerOptions kestrel, EtsiListener listener, Action<ListenOptions> configure)
     {
-        if (settings.Address == "*")
-            kestrel.ListenAnyIP(settings.Port, configure);
-        else if (string.Equals(settings.Address, "localhost", StringComparison.OrdinalIgnoreCase))
+        if (listener.Address == "*")
+            kestrel.ListenAnyIP(listener.Port, configure);
+        else if (string.Equals(listener.Address, "localhost", StringComparison.OrdinalIgnoreCase))
         {
             // Kestrel cannot bind "localhost" to a system-picked port (it would need one port on two addresses).
-            if (settings.Port == 0) kestrel.Listen(IPAddress.Loopback, 0, configure);
-            else kestrel.ListenLocalhost(settings.Port, configure);
+            if (listener.Port == 0) kestrel.Listen(IPAddress.Loopback, 0, configure);
+            else kestrel.ListenLocalhost(listener.Port, configure);
         }
         else
-            kestrel.Listen(IPAddress.Parse(settings.Address), settings.Port, configure);
+            kestrel.Listen(IPAddress.Parse(listener.Address), listener.Port, configure);
     }
 
     private static int PortOf(string url)

@@ -18,6 +18,9 @@ internal sealed class EtsiServerHostOptions
     /// <summary>Warnings and errors to the console (standard error); off for servers hosted in tests.</summary>
     public bool ConsoleLogging { get; init; } = true;
 
+    /// <summary>A further destination for warnings and errors (servers hosted in tests read them here).</summary>
+    public Microsoft.Extensions.Logging.ILoggerProvider? LoggerProvider { get; init; }
+
     /// <summary>Stop on SIGTERM/SIGINT (Ctrl+C); off for servers hosted in tests.</summary>
     public bool HandleSignals { get; init; } = true;
 }

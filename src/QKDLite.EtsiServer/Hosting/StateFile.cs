@@ -7,7 +7,7 @@ namespace QKDLite.EtsiServer.Hosting;
 
 /// <summary>
 /// The state file supervisors read to find a running server: <c>{ "ProcessId", "Urls", "Port",
-/// "StartedUtc", "Configuration" }</c>, written atomically once the server listens, deleted on a clean stop.
+/// "StartedUtc", "Configuration", "Listeners": [{ "Url", "Profile", "Groups" }] }</c>, written atomically once the server listens, deleted on a clean stop.
 /// </summary>
 internal static class StateFile
 {
@@ -19,7 +19,7 @@ internal static class StateFile
         Path.Combine(Path.GetDirectoryName(Path.GetFullPath(configurationFile)) ?? ".", DefaultName);
 
     /// <summary>Writes the file through a temporary file and a rename: readers see all of it or none.</summary>
-    public static void Write(string path, int processId, IReadOnlyList<string> urls, int port, DateTime startedUtc, string configurationFile)
+    public static void Write(string path, int processId, IReadOnlyList<EtsiServerHost.ListenerInfo> listeners, int port, DateTime startedUtc, string configurationFile)
     {
         var full = Path.GetFullPath(path);
         var directory = Path.GetDirectoryName(full) ?? ".";
@@ -33,11 +33,23 @@ internal static class StateFile
                 w.WriteStartObject();
                 w.WriteNumber("ProcessId", processId);
                 w.WriteStartArray("Urls");
-                foreach (var url in urls) w.WriteStringValue(url);
+                foreach (var listener in listeners) w.WriteStringValue(listener.Url);
                 w.WriteEndArray();
                 w.WriteNumber("Port", port);
                 w.WriteString("StartedUtc", startedUtc.ToUniversalTime().ToString("yyyy-MM-dd'T'HH:mm:ss.fffffff'Z'", System.Globalization.CultureInfo.InvariantCulture));
                 w.WriteString("Configuration", Path.GetFullPath(configurationFile));
+                w.WriteStartArray("Listeners");
+                foreach (var listener in listeners)
+                {
+                    w.WriteStartObject();
+                    w.WriteString("Url", listener.Url);
+                    w.WriteString("Profile", listener.Profile.ToString());
+                    w.WriteStartArray("Groups");
+                    foreach (var group in listener.Groups) w.WriteStringValue(group);
+                    w.WriteEndArray();
+                    w.WriteEndObject();
+                }
+                w.WriteEndArray();
                 w.WriteEndObject();
             }
             File.Move(temporary, full, overwrite: true);

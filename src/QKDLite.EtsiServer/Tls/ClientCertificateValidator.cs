@@ -1,4 +1,5 @@
 using System;
+using System.Collections.Generic;
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 
@@ -22,6 +23,24 @@ internal sealed class ClientCertificateValidator
     /// </summary>
     public bool IsValid(X509Certificate2 certificate, X509Chain? presented)
     {
+        var intermediates = new List<X509Certificate2>();
+        if (presented is not null)
+        {
+            foreach (var element in presented.ChainElements)
+            {
+                if (!element.Certificate.RawDataMemory.Span.SequenceEqual(certificate.RawDataMemory.Span))
+                    intermediates.Add(element.Certificate);
+            }
+        }
+        return IsValid(certificate, intermediates);
+    }
+
+    /// <summary>
+    /// True when <paramref name="certificate"/> is acceptable; <paramref name="intermediates"/> are the
+    /// further certificates the client sent (BouncyCastle's TLS hands them over as they came).
+    /// </summary>
+    public bool IsValid(X509Certificate2 certificate, IEnumerable<X509Certificate2> intermediates)
+    {
         using var chain = new X509Chain();
         chain.ChainPolicy.TrustMode = X509ChainTrustMode.CustomRootTrust;
         chain.ChainPolicy.CustomTrustStore.AddRange(_roots);
@@ -29,14 +48,7 @@ internal sealed class ClientCertificateValidator
         chain.ChainPolicy.DisableCertificateDownloads = true;
         chain.ChainPolicy.VerificationFlags = X509VerificationFlags.NoFlag;
         chain.ChainPolicy.ApplicationPolicy.Add(ClientAuthentication);
-        if (presented is not null)
-        {
-            foreach (var element in presented.ChainElements)
-            {
-                if (!element.Certificate.RawDataMemory.Span.SequenceEqual(certificate.RawDataMemory.Span))
-                    chain.ChainPolicy.ExtraStore.Add(element.Certificate);
-            }
-        }
+        foreach (var intermediate in intermediates) chain.ChainPolicy.ExtraStore.Add(intermediate);
         try
         {
             return chain.Build(certificate);
