@@ -45,7 +45,7 @@ internal sealed class PostQuantumTlsMiddleware
             var parameters = server.SecurityParameters;
             var features = new TlsConnectionFeatures(server.ClientCertificate!,
                 parameters.ApplicationProtocol?.GetBytes() ?? ReadOnlyMemory<byte>.Empty,
-                PostQuantumGroups.NameOf(parameters.NegotiatedGroup),
+                PostQuantumGroups.NameOf(server.NegotiatedGroup),
                 TlsUtilities.IsTlsV13(parameters.NegotiatedVersion) ? SslProtocols.Tls13 : SslProtocols.Tls12);
             connection.Features.Set<ITlsConnectionFeature>(features);
             connection.Features.Set<ITlsApplicationProtocolFeature>(features);

@@ -5,6 +5,7 @@ using System.Security.Cryptography.X509Certificates;
 using CertificateRequest = Org.BouncyCastle.Tls.CertificateRequest;
 using Org.BouncyCastle.Asn1.X509;
 using Org.BouncyCastle.Tls;
+using Org.BouncyCastle.Tls.Crypto;
 using Org.BouncyCastle.Tls.Crypto.Impl.BC;
 using QKDLite.Core.Tls;
 
@@ -50,8 +51,18 @@ internal sealed class PostQuantumTlsServer : DefaultTlsServer
     /// <summary>Why the client certificate was refused, when it was.</summary>
     public string? RefusalReason { get; private set; }
 
+    private int _tls12Group = -1;
+
     /// <summary>The negotiated key-exchange group (a <see cref="NamedGroup"/> code), or -1 before the ServerHello.</summary>
-    public int NegotiatedGroup => m_context?.SecurityParameters?.NegotiatedGroup ?? -1;
+    public int NegotiatedGroup => m_context?.SecurityParameters?.NegotiatedGroup is >= 0 and var group ? group : _tls12Group;
+
+    /// <summary>TLS 1.2 chooses its ECDHE curve here, and records it nowhere else.</summary>
+    public override TlsECConfig GetECDHConfig()
+    {
+        var config = base.GetECDHConfig();
+        _tls12Group = config.NamedGroup;
+        return config;
+    }
 
     /// <summary>The connection's security parameters once the handshake is complete.</summary>
     public SecurityParameters SecurityParameters => m_context.SecurityParameters;
