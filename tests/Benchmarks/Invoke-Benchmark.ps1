@@ -167,7 +167,8 @@ try {
     $etsiNode = @{
         KeyStore   = @{ Library = $config.KeyStore.Library; TokenLabel = 'BenchE'; SoftHsmConfig = $config.KeyStore.SoftHsmConfig; PinFile = (Join-Path $data 'BenchE.pin') }
         EtsiServer = @{
-            Address = '127.0.0.1'; Port = 0; KmeId = 'KME-BENCH'
+            # Classical: the platform's TLS, as this section has always measured (the default is Hybrid).
+            Address = '127.0.0.1'; Port = 0; KmeId = 'KME-BENCH'; TlsProfile = 'Classical'
             ServerCertificate = (Join-Path $pkiDir 'server.crt.pem'); ServerCertificateKey = (Join-Path $pkiDir 'server.key.pem')
             ClientCaCertificate = (Join-Path $pkiDir 'ca.crt.pem'); MaxKeysPerRequest = 128
             Pairs = @(@{ MasterSaeId = 'SAE-A'; SlaveSaeId = 'SAE-B'; KeyId = 'BenchServe'; PeerKmeId = 'KME-PEER'; KeySize = 256 })
