@@ -155,6 +155,7 @@ public sealed class PostQuantumTlsTests
         });
 
         Assert.Equal([TlsProfile.Classical, TlsProfile.PostQuantumOnly], host.Listeners.Select(l => l.Profile));
+        Assert.All(host.Urls, url => Assert.StartsWith("https://127.0.0.1:", url));
         Assert.Equal(["SecP384r1MLKEM1024", "X25519MLKEM768"], host.Listeners[1].Groups);
         using (var platform = new SaeClient(new Uri(host.Listeners[0].Url + "/"), Pki.Master))
             (await platform.StatusAsync(Pki.SlaveId)).AssertStatus(HttpStatusCode.OK);

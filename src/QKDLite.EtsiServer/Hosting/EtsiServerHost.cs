@@ -179,7 +179,12 @@ internal sealed class EtsiServerHost : IAsyncDisposable
                 throw new QKDLiteException(ErrorIds.EtsiServerStartFailed, QKDLiteErrorCategory.ResourceUnavailable,
                     $"The ETSI server cannot listen on {where}: {e.Message}", file, e);
             }
-            var urls = app.Services.GetRequiredService<IServer>().Features.GetRequiredFeature<IServerAddressesFeature>().Addresses.ToList();
+            var urls = app.Services.GetRequiredService<IServer>().Features.GetRequiredFeature<IServerAddressesFeature>().Addresses
+                // Kestrel lists addresses in configuration order, and calls those whose TLS it does not run itself http.
+                .Select((url, i) => i < listeners.Count && listeners[i].Profile != TlsProfile.Classical && url.StartsWith("http://", StringComparison.Ordinal)
+                    ? "https://" + url["http://".Length..]
+                    : url)
+                .ToList();
             return new EtsiServerHost(app, audit, certificate, TimeSpan.FromSeconds(settings.ShutdownTimeoutSeconds), urls, listeners);
         }
         catch
