@@ -1,5 +1,6 @@
 using System;
 using System.IO;
+using System.Linq;
 using System.Text;
 using QKDLite.Core.Configuration;
 using QKDLite.Core.Errors;
@@ -93,5 +94,48 @@ public sealed class ConfigurationTests : IDisposable
     {
         Assert.Equal(ErrorIds.NodeConfigurationNotFound,
             Assert.Throws<QKDLiteException>(() => NodeConfiguration.Load(Path.Combine(_dir, "none.json"))).ErrorId);
+    }
+
+    private string WriteNodeJson(string replication)
+    {
+        var path = Path.Combine(_dir, "node.json");
+        File.WriteAllText(path, "{ \"Replication\": " + replication + " }");
+        return path;
+    }
+
+    [Fact]
+    public void The_replication_section_names_sites_with_their_nodes_or_one_node_at_top_level()
+    {
+        var configuration = NodeConfiguration.Load(WriteNodeJson(@"{ ""Remotes"": [
+            { ""Name"": ""siteB"", ""Nodes"": [ { ""HostName"": ""b1"", ""UserName"": ""q"", ""Kme"": ""LinkB"" }, { ""HostName"": ""b2"", ""Port"": 2222 } ] },
+            { ""Name"": ""siteC"", ""HostName"": ""c"", ""Port"": 2200, ""KeyFilePath"": ""ssh/key"", ""Kme"": ""LinkC"", ""ConnectTimeoutSeconds"": 5 } ] }"));
+        var remotes = configuration.Replication!.Remotes;
+        Assert.Equal(new[] { "siteB", "siteC" }, remotes.Select(r => r.Name));
+        Assert.Equal(new[] { "q@b1:22", "b2:2222" }, remotes[0].EffectiveNodes().Select(n => n.DisplayName));
+        Assert.Equal("LinkB", remotes[0].EffectiveNodes()[0].Kme);
+        var c = Assert.Single(remotes[1].EffectiveNodes());
+        Assert.Equal(("c", 2200, "ssh/key", "LinkC", (int?)5), (c.HostName, c.Port, c.KeyFilePath, c.Kme, c.ConnectTimeoutSeconds));
+        Assert.Same(remotes[1], configuration.Replication.Find("SITEC"));
+        Assert.Null(configuration.Replication.Find("siteD"));
+    }
+
+    [Theory]
+    [InlineData(@"{ ""Remotes"": [ { ""Name"": ""x"", ""HostName"": ""a"" }, { ""Name"": ""X"", ""HostName"": ""b"" } ] }", "used twice")]
+    [InlineData(@"{ ""Remotes"": [ { ""HostName"": ""a"" } ] }", "has no Name")]
+    [InlineData(@"{ ""Remotes"": [ { ""Name"": ""x"" } ] }", "has no node")]
+    [InlineData(@"{ ""Remotes"": [ { ""Name"": ""x"", ""Nodes"": [] } ] }", "has no node")]
+    [InlineData(@"{ ""Remotes"": [ { ""Name"": ""x"", ""HostName"": ""a"", ""Nodes"": [ { ""HostName"": ""b"" } ] } ] }", "both Nodes and a top-level HostName")]
+    [InlineData(@"{ ""Remotes"": [ { ""Name"": ""x"", ""Nodes"": [ { ""Port"": 22 } ] } ] }", "has no HostName")]
+    [InlineData(@"{ ""Remotes"": [ { ""Name"": ""x"", ""Nodes"": [ { ""HostName"": ""a"", ""Port"": 0 } ] } ] }", "port 0")]
+    [InlineData(@"{ ""Remotes"": [ { ""Name"": ""x"", ""HostName"": ""a"", ""ConnectTimeoutSeconds"": 0 } ] }", "ConnectTimeoutSeconds 0")]
+    [InlineData(@"{ ""Remotes"": [ { ""Name"": ""x"", ""Nodes"": [ { ""HostName"": ""a"" }, { ""HostName"": ""A"" } ] } ] }", "names node A:22 twice")]
+    [InlineData(@"{ ""Remotes"": [ null ] }", "remote 1 is empty")]
+    public void A_replication_section_that_is_not_valid_is_refused_naming_the_problem(string section, string problem)
+    {
+        var path = WriteNodeJson(section);
+        var e = Assert.Throws<QKDLiteException>(() => NodeConfiguration.Load(path));
+        Assert.Equal(ErrorIds.ReplicationConfigurationInvalid, e.ErrorId);
+        Assert.Contains(problem, e.Message, StringComparison.Ordinal);
+        Assert.Contains("Replication section", e.Message, StringComparison.Ordinal);
     }
 }

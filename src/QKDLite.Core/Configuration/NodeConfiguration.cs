@@ -37,6 +37,9 @@ public sealed class NodeConfiguration
     /// <summary>The ETSI GS QKD 014 key-delivery server (QKDLite_ETSI) of this node.</summary>
     public EtsiServerSettings? EtsiServer { get; set; }
 
+    /// <summary>The remote sites this node replicates to.</summary>
+    public ReplicationSettings? Replication { get; set; }
+
     /// <summary>The KME configuration with this name (case-insensitive).</summary>
     public Kme.KmeSettings Kme(string name, string file) =>
         Kmes?.FirstOrDefault(k => string.Equals(k.Name, name, StringComparison.OrdinalIgnoreCase))
@@ -68,6 +71,7 @@ public sealed class NodeConfiguration
                 ?? throw new JsonException("The file is empty.");
             configuration.KeyStore?.Validate(full);
             configuration.EtsiServer?.Validate(full);
+            configuration.Replication?.Validate(full);
             return configuration;
         }
         catch (JsonException e)

@@ -167,4 +167,6 @@ public static class ErrorIds
     public const string TransactionExists = nameof(TransactionExists);
     /// <summary>A replication step does not fit the transaction's journalled state (for example a commit before every node prepared).</summary>
     public const string TransactionStateInvalid = nameof(TransactionStateInvalid);
+    /// <summary>The Replication section of the node configuration is not valid (names, nodes, ports).</summary>
+    public const string ReplicationConfigurationInvalid = nameof(ReplicationConfigurationInvalid);
 }
