@@ -111,4 +111,20 @@ public sealed class ReplicationJournalTests : IDisposable
         if (!OperatingSystem.IsWindows())
             Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(_journal.Path));
     }
+
+    [Fact]
+    public void A_create_of_kme_keys_journals_its_key_ids_once_the_kme_gave_them_and_not_after_the_decision()
+    {
+        var id = TransactionIds.NewId();
+        Assert.Empty(_journal.Begin(id, ReplicationOperation.Create, "NodeA", "LINK", Array.Empty<string>(), Nodes).Labels);
+        Assert.Empty(_journal.Get(id)!.Labels);
+        Assert.Equal(new[] { "id-1", "id-2" }, _journal.AddLabels(id, new[] { "id-1", "id-2" }).Labels);
+        Assert.Equal(new[] { "id-1", "id-2", "id-3" }, _journal.AddLabels(id, new[] { "id-2", "id-3" }).Labels);
+        _journal.Decide(id, TransactionPhase.Aborted);
+        Assert.Equal(ErrorIds.TransactionStateInvalid, Assert.Throws<QKDLiteException>(() => _journal.AddLabels(id, new[] { "id-4" })).ErrorId);
+        using var reopened = ReplicationJournal.Open(_journal.Path);
+        Assert.Equal(new[] { "id-1", "id-2", "id-3" }, reopened.Get(id)!.Labels);
+        // Only a create may start without labels: an import or a delete names its keys up front.
+        Assert.Throws<ArgumentException>(() => _journal.Begin(TransactionIds.NewId(), ReplicationOperation.Import, "NodeA", null, Array.Empty<string>(), Nodes));
+    }
 }

@@ -71,7 +71,8 @@ CREATE INDEX IF NOT EXISTS transactions_unfinished ON transactions (finished, cr
     public JournalEntry Begin(string transactionId, ReplicationOperation operation, string tokenLabel, string? keyId, IReadOnlyList<string> labels, IReadOnlyList<string> nodes)
     {
         TransactionIds.Check(transactionId);
-        if (labels is null || labels.Count == 0) throw new ArgumentException("A transaction concerns at least one key.", nameof(labels));
+        // A create of QKD keys learns its labels (the KME's key_IDs) only from the KME: AddLabels journals them before any other node hears of them.
+        if (labels is null || (labels.Count == 0 && operation != ReplicationOperation.Create)) throw new ArgumentException("A transaction concerns at least one key.", nameof(labels));
         if (nodes is null || nodes.Count == 0 || nodes.Distinct(StringComparer.Ordinal).Count() != nodes.Count)
             throw new ArgumentException("A transaction names each of its nodes once.", nameof(nodes));
         return Run("write", () =>
@@ -107,6 +108,30 @@ VALUES ($id, $node, $position, $phase, $now)");
             return ReadEntry(transactionId, null)!;
         });
     }
+
+    /// <summary>
+    /// Adds labels to an undecided transaction (the key_IDs a KME gave this node for a create), before
+    /// any other node is asked to prepare them. Labels already journalled are kept once.
+    /// </summary>
+    public JournalEntry AddLabels(string transactionId, IReadOnlyList<string> labels) => Run("write", () =>
+    {
+        using var transaction = _connection.BeginTransaction(deferred: false);
+        var entry = ReadEntry(transactionId, transaction) ?? throw NotFound(transactionId);
+        if (entry.Decision is not null)
+            throw new QKDLiteException(ErrorIds.TransactionStateInvalid, QKDLiteErrorCategory.InvalidOperation,
+                $"Transaction '{transactionId}' is decided; its keys cannot change.", transactionId);
+        var all = entry.Labels.Union(labels, StringComparer.Ordinal).ToList();
+        var now = SqliteFile.Now();
+        using (var command = Command(transaction, "UPDATE transactions SET labels = $labels, updated = $now WHERE id = $id"))
+        {
+            command.Parameters.AddWithValue("$labels", string.Join("\n", all));
+            command.Parameters.AddWithValue("$now", now);
+            command.Parameters.AddWithValue("$id", transactionId);
+            command.ExecuteNonQuery();
+        }
+        transaction.Commit();
+        return ReadEntry(transactionId, null)!;
+    });
 
     /// <summary>
     /// Journals the phase a node confirmed (with the error it answered, if any). Phases move forward
@@ -254,7 +279,7 @@ VALUES ($id, $node, $position, $phase, $now)");
                 participants.Add(new JournalParticipant(reader.GetString(0), ParsePhase(reader.GetString(1)), reader.IsDBNull(2) ? null : reader.GetString(2), Time(reader.GetString(3))));
         }
         return new JournalEntry(transactionId, (ReplicationOperation)Enum.Parse(typeof(ReplicationOperation), operation), token, keyId,
-            labels.Split('\n'), decision is null ? null : ParsePhase(decision), finished, Time(created), Time(updated), participants);
+            labels.Length == 0 ? Array.Empty<string>() : labels.Split('\n'), decision is null ? null : ParsePhase(decision), finished, Time(created), Time(updated), participants);
     }
 
     private static TransactionPhase ParsePhase(string text) => (TransactionPhase)Enum.Parse(typeof(TransactionPhase), text);

@@ -70,7 +70,8 @@ public sealed class NewQuantumKeyCommand : KeyStoreCmdlet
 
     /// <summary>
     /// Replication, prepare: creates the keys as pending under this transaction (invisible until
-    /// Complete-QuantumKeyTransaction), recorded in the node's replication record. Classical and Qrng sources.
+    /// Complete-QuantumKeyTransaction), recorded in the node's replication record. With -Source Kme
+    /// the keys taken from the KME (as master or slave SAE) are prepared instead of stored.
     /// </summary>
     [Parameter]
     [ValidateNotNullOrEmpty]
@@ -82,9 +83,6 @@ public sealed class NewQuantumKeyCommand : KeyStoreCmdlet
         var count = Label is not null && !MyInvocation.BoundParameters.ContainsKey(nameof(Count)) ? Label.Length : Count;
         // Rules that need no key store are checked before connecting (and perhaps prompting for a PIN).
         Terminating(() => { KeyRules.CheckKeyId(KeyId); KeyRules.CheckSize(Size); KeyRules.CheckCount(count); return true; });
-        if (TransactionId is not null && Source == KeySource.Kme)
-            Terminating<bool>(() => throw new QKDLiteException(ErrorIds.KeySourceNotAvailable, QKDLiteErrorCategory.InvalidArgument,
-                "-TransactionId works with the Classical and Qrng sources in this version; keys from a KME are not prepared by replication yet.", KeySource.Kme));
         if (Source == KeySource.Kme)
         {
             CreateFromKme(count);
@@ -97,16 +95,8 @@ public sealed class NewQuantumKeyCommand : KeyStoreCmdlet
         var store = KeyStore();
         if (TransactionId is not null)
         {
-            // PrepareCreate checks the request itself; labels this transaction prepared already are kept, so a repeat is a no-op.
             if (!ShouldProcess($"keyID '{KeyId}' in key store '{store.Settings.TokenLabel}'", $"Prepare {count} key(s) of {Size} bits from the {Source} source for transaction '{TransactionId}'")) return;
-            var prepared = Terminating(() =>
-            {
-                using var ledger = ParticipantLedger.Open(ParticipantLedger.DefaultPath(QKDLitePaths.DataDirectory));
-                new ReplicationParticipant(store, ledger).PrepareCreate(TransactionId, request, source);
-                var wanted = new HashSet<string>(labels!, StringComparer.Ordinal);
-                return store.TransactionKeys(TransactionId).Where(k => wanted.Contains(k.Label)).OrderBy(k => k.Created).ToList();
-            });
-            foreach (var key in prepared) WriteObject(key);
+            Prepare(store, request, source);
             return;
         }
         Terminating(() => { store.CheckNewKeys(request); return true; });
@@ -134,11 +124,26 @@ public sealed class NewQuantumKeyCommand : KeyStoreCmdlet
         var settings = Terminating(() => NodeConfiguration.Load(file).Kme(Kme!, file));
         var store = KeyStore();
         var sizeBits = MyInvocation.BoundParameters.ContainsKey(nameof(Size)) ? Size : 0;
-        if (MasterSaeId is not null) Terminating(() => { store.CheckNewKeys(new NewKeysRequest(KeyId, count, sizeBits == 0 ? KeyRules.DefaultSizeBits : sizeBits, Label)); return true; });
+        var wanted = Label;
+        if (MasterSaeId is not null && TransactionId is not null)
+        {
+            // A repeated prepare (after a lost reply) must not ask the KME again: it hands a key out once per side.
+            var prepared = Terminating(() => store.TransactionKeys(TransactionId));
+            var held = new HashSet<string>(prepared.Select(k => k.Label), StringComparer.Ordinal);
+            wanted = Label!.Where(l => !held.Contains(l)).ToArray();
+            if (wanted.Length == 0)
+            {
+                foreach (var key in prepared.Where(k => Label!.Contains(k.Label, StringComparer.Ordinal))) WriteObject(key);
+                return;
+            }
+            count = wanted.Length;
+        }
+        if (MasterSaeId is not null) Terminating(() => { store.CheckNewKeys(new NewKeysRequest(KeyId, count, sizeBits == 0 ? KeyRules.DefaultSizeBits : sizeBits, wanted)); return true; });
         var target = $"keyID '{KeyId}' in key store '{store.Settings.TokenLabel}'";
-        var action = MasterSaeId is null
+        string action = MasterSaeId is null
             ? $"Take {count} key(s) from KME '{settings.Name}' shared with slave SAE '{SlaveSaeId}'"
             : $"Take {count} key(s) from KME '{settings.Name}' by key_ID, issued to master SAE '{MasterSaeId}'";
+        if (TransactionId is not null) action = "Prepare for transaction '" + TransactionId + "': " + action;
         if (!ShouldProcess(target, action)) return;
 
         using var client = new EtsiKmeClient(settings);
@@ -160,12 +165,12 @@ public sealed class NewQuantumKeyCommand : KeyStoreCmdlet
         }
         var fetched = Terminating(() =>
         {
-            var received = client.GetKeysWithIdsAsync(MasterSaeId, Label!, sizeBits, _stopping.Token).GetAwaiter().GetResult();
+            var received = client.GetKeysWithIdsAsync(MasterSaeId, wanted!, sizeBits, _stopping.Token).GetAwaiter().GetResult();
             WriteVerbose($"KME '{settings.Name}' at {client.LastUrl} delivered {received.Count} key(s).");
             return received;
         });
         // As slave, the labels are the ones given and checked (the KME may spell key_IDs in another case).
-        StoreKmeKeys(store, fetched, Label!.ToList(), 0, fetched.Count);
+        StoreKmeKeys(store, fetched, wanted!.ToList(), 0, fetched.Count);
     }
 
     private void StoreKmeKeys(IKeyStore store, IReadOnlyList<KmeKey> keys, IReadOnlyList<string> labels, int done, int total)
@@ -174,12 +179,29 @@ public sealed class NewQuantumKeyCommand : KeyStoreCmdlet
         try
         {
             var request = new NewKeysRequest(KeyId, keys.Count, keys[0].Key.Length * 8, labels);
-            Store(store, request, source, done, total);
+            if (TransactionId is not null) Prepare(store, request, source);
+            else Store(store, request, source, done, total);
         }
         finally
         {
             source.ClearRemaining();
         }
+    }
+
+    /// <summary>
+    /// Prepares the keys as pending under -TransactionId and writes them. PrepareCreate checks the
+    /// request itself; labels this transaction prepared already are kept, so a repeat is a no-op.
+    /// </summary>
+    private void Prepare(IKeyStore store, NewKeysRequest request, IKeyMaterialSource source)
+    {
+        var prepared = Terminating(() =>
+        {
+            using var ledger = ParticipantLedger.Open(ParticipantLedger.DefaultPath(QKDLitePaths.DataDirectory));
+            new ReplicationParticipant(store, ledger).PrepareCreate(TransactionId!, request, source);
+            var wanted = new HashSet<string>(request.Labels!, StringComparer.Ordinal);
+            return store.TransactionKeys(TransactionId!).Where(k => wanted.Contains(k.Label)).OrderBy(k => k.Created).ToList();
+        });
+        foreach (var key in prepared) WriteObject(key);
     }
 
     private void Store(IKeyStore store, NewKeysRequest request, IKeyMaterialSource source, int done, int total)
