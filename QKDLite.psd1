@@ -43,6 +43,7 @@
         'Remove-ReplicatedQuantumKey'
         'Resume-QuantumKeyReplication'
         'Get-QuantumKeyReplication'
+        'Get-ReplicationRemote'
     )
     AliasesToExport        = @()
     VariablesToExport      = @()

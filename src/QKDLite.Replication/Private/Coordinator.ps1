@@ -4,10 +4,19 @@
 # and the decision before any node hears it. Commit only when every node prepared; anything else
 # aborts. Resume-QuantumKeyReplication finishes from the journal what a crash interrupted.
 
-# Named steps where a test can stop the coordinator dead (QKDLITE_TEST_CRASH_AT=<step>):
-# 'Begun', 'Prepared:<node>', 'Decided', 'Finished:<node>' (<node> is 'local' or user@host:port).
+# Named steps where a test can stop the coordinator dead (QKDLITE_TEST_CRASH_AT=<step>), or cut its
+# SSH connections there (QKDLITE_TEST_CUT_AT=<step>): 'Begun', 'Prepared:<node>', 'Decided',
+# 'Finished:<node>' (<node> is 'local', a remote site's name, or user@host:port of a single node).
 function Invoke-ReplicationCrashPoint {
     param([Parameter(Mandatory)][string]$Step)
+    if ($env:QKDLITE_TEST_CUT_AT -and $env:QKDLITE_TEST_CUT_AT -ceq $Step) {
+        # As a network failure would: the ssh clients carrying this process's sessions die, and the
+        # next message on each session finds it broken.
+        foreach ($ssh in @(Get-Process -Name ssh -ErrorAction Ignore | Where-Object { $_.Parent -and $_.Parent.Id -eq $PID })) {
+            $ssh.Kill()
+            $null = $ssh.WaitForExit(5000)
+        }
+    }
     if ($env:QKDLITE_TEST_CRASH_AT -and $env:QKDLITE_TEST_CRASH_AT -ceq $Step) {
         # SIGKILL on Unix: no finally block runs, as after a power cut.
         [System.Diagnostics.Process]::GetCurrentProcess().Kill()
@@ -32,48 +41,85 @@ function Open-ReplicationJournal {
     [QKDLite.Core.Replication.ReplicationJournal]::Open($path)
 }
 
-function ConvertTo-ReplicationNode {
+function Test-SessionBroken {
+    # True when a remote call failed because the channel went away (the node or its sshd died, the
+    # connection was cut), not because the node answered with an error.
+    param($Session, [System.Management.Automation.ErrorRecord]$ErrorRecord)
+    if ($Session -and $Session.State -ne 'Opened') { return $true }
+    $exception = $ErrorRecord.Exception
+    while ($exception) {
+        if ($exception -is [System.Management.Automation.Remoting.PSRemotingTransportException] -or
+            $exception -is [System.Management.Automation.Remoting.PSRemotingDataStructureException]) { return $true }
+        $exception = $exception.InnerException
+    }
+    $false
+}
+
+function Invoke-RemoteStep {
     <#
-    Normalises -Node input: hashtables or objects with HostName, Port, UserName, KeyFilePath,
-    KnownHostsFile, ModulePath, and optionally an open Session (from New-ReplicationSession) to reuse;
-    a reused session is left open, one opened here is closed after the operation.
+    Runs one step on a remote site: on its current node, else on the next healthy one (a node whose
+    session cannot be opened, or breaks during the call, is passed over; a broken session is reopened
+    once first). Every step is idempotent on the node, so repeating it after a lost reply is safe.
+    An answer from a node (an error included) ends the search; when no node answers, the last
+    connection error is thrown.
     #>
-    param([Parameter(Mandatory)][System.Management.Automation.PSCmdlet]$Cmdlet, [object[]]$Node)
-    $names = @{}
-    foreach ($item in @($Node)) {
-        $values = @{}
-        foreach ($property in 'HostName', 'Port', 'UserName', 'KeyFilePath', 'KnownHostsFile', 'ModulePath', 'ConnectTimeoutSeconds', 'Session') {
-            $value = if ($item -is [System.Collections.IDictionary]) { $item[$property] } elseif ($item.PSObject.Properties[$property]) { $item.$property } else { $null }
-            if ($null -ne $value -and "$value" -ne '') { $values[$property] = $value }
-        }
-        if (-not $values.ContainsKey('HostName')) {
-            $Cmdlet.ThrowTerminatingError((New-ReplicationError -ErrorId 'ReplicationNodeInvalid' -Category InvalidArgument `
-                        -Message "A node has no HostName. Give each node as a hashtable or object with HostName (and optionally Port, UserName, KeyFilePath, KnownHostsFile, ModulePath)." -Target $item))
-        }
-        if (-not $values.ContainsKey('Port')) { $values.Port = 22 }
-        $name = Get-NodeName -HostName $values.HostName -Port ([int]$values.Port) -UserName $values['UserName']
-        if ($names.ContainsKey($name)) {
-            $Cmdlet.ThrowTerminatingError((New-ReplicationError -ErrorId 'ReplicationNodeInvalid' -Category InvalidArgument -Message "Node $name is given twice." -Target $name))
-        }
-        $names[$name] = $true
-        $module = if ($values.ContainsKey('ModulePath')) { [string]$values.ModulePath } else { 'QKDLite' }
-        $connection = @{}
-        foreach ($key in 'HostName', 'Port', 'UserName', 'KeyFilePath', 'KnownHostsFile', 'ConnectTimeoutSeconds') {
-            if ($values.ContainsKey($key)) { $connection[$key] = $values[$key] }
-        }
-        $session = $null
-        if ($values.ContainsKey('Session')) {
-            $session = $values.Session
-            if ($session -isnot [System.Management.Automation.Runspaces.PSSession] -or $session.State -ne 'Opened') {
-                $Cmdlet.ThrowTerminatingError((New-ReplicationError -ErrorId 'ReplicationNodeInvalid' -Category InvalidArgument -Message "The Session given for node $name is not an open PSSession." -Target $name))
+    param([Parameter(Mandatory)]$Site, [Parameter(Mandatory)][hashtable]$Arguments)
+    $count = $Site.Nodes.Count
+    $lastError = $null
+    for ($i = 0; $i -lt $count; $i++) {
+        $index = ($Site.Current + $i) % $count
+        $member = $Site.Nodes[$index]
+        for ($attempt = 1; $attempt -le 2; $attempt++) {
+            if (-not $member.Session -or $member.Session.State -ne 'Opened') {
+                if ($member.Session -and $member.OwnsSession) { Remove-PSSession -Session $member.Session -ErrorAction Ignore }
+                $member.Session = $null
+                $connection = $member.Connection
+                try { $member.Session = New-ReplicationSession @connection -ErrorAction Stop }
+                catch {
+                    $lastError = $_
+                    Write-Verbose "Remote $($Site.Name): node $($member.Name) is not available ($(Get-ErrorSummary $_))."
+                    break
+                }
+                $member.OwnsSession = $true
+            }
+            $call = $Arguments.Clone()
+            if ($Arguments.Kme) { $call.Kme = $Arguments.Kme.Clone(); $call.Kme.Name = $member.Kme }
+            try {
+                $output = Invoke-Command -Session $member.Session -ErrorAction Stop -ArgumentList $member.ModulePath, $call -ScriptBlock {
+                    param($ModulePath, $Arguments)
+                    $ErrorActionPreference = 'Stop'
+                    if (-not (Get-Module -Name QKDLite)) { Import-Module -Name $ModulePath -ErrorAction Stop }
+                    $common = @{ TransactionId = $Arguments.TransactionId; ErrorAction = 'Stop'; Confirm = $false }
+                    switch ($Arguments.Step) {
+                        'Prepare' {
+                            switch ($Arguments.Operation) {
+                                'Delete' { Submit-QuantumKeyTransaction @common -DeleteLabel $Arguments.Items }
+                                'CreateFromKme' {
+                                    $kme = $Arguments.Kme
+                                    New-QuantumKey @common -KeyId $kme.KeyId -Size $kme.Size -Source Kme -Kme $kme.Name -MasterSaeId $kme.MasterSaeId -Label $Arguments.Items
+                                }
+                                default { Submit-QuantumKeyTransaction @common -KeyBlock $Arguments.Items }
+                            }
+                        }
+                        'Commit' { Complete-QuantumKeyTransaction @common }
+                        'Abort' { Undo-QuantumKeyTransaction @common }
+                    }
+                }
+                $Site.Current = $index
+                return $output
+            }
+            catch {
+                if (-not (Test-SessionBroken -Session $member.Session -ErrorRecord $_)) { throw }
+                $lastError = $_
+                Write-Verbose "Remote $($Site.Name): the session to node $($member.Name) broke ($(Get-ErrorSummary $_))."
             }
         }
-        [pscustomobject]@{ Name = $name; Connection = $connection; ModulePath = $module; Session = $session; OwnsSession = $null -eq $session }
     }
+    throw $lastError
 }
 
 function Invoke-ParticipantStep {
-    <# Runs Prepare, Commit or Abort of a transaction on one node: this one through the cmdlets, another through its session. #>
+    <# Runs Prepare, Commit or Abort of a transaction on one participant: this node through the cmdlets, a remote site through a session. #>
     param(
         [Parameter(Mandatory)]$Participant,
         [Parameter(Mandatory)][ValidateSet('Prepare', 'Commit', 'Abort')][string]$Step,
@@ -81,8 +127,10 @@ function Invoke-ParticipantStep {
         [string]$Operation,
         [string[]]$Items,
         [string]$TokenLabel,
-        # For Create on this node: the parameters of New-QuantumKey (KeyId, Label, Size, Source, Qrng).
-        [hashtable]$Create
+        # For Create on this node: the parameters of New-QuantumKey (KeyId, Label, Size, Source, Qrng or Kme and SlaveSaeId).
+        [hashtable]$Create,
+        # For a create of QKD keys on a remote: KeyId, Size and MasterSaeId (the site's KME name is added here).
+        [hashtable]$RemoteKme
     )
     if ($Participant.Name -ceq [QKDLite.Core.Replication.ReplicationJournal]::LocalNode) {
         $common = @{ TransactionId = $TransactionId; ErrorAction = 'Stop'; Confirm = $false; WhatIf = $false }
@@ -98,26 +146,10 @@ function Invoke-ParticipantStep {
         }
         return
     }
-    if (-not $Participant.Session) {
-        $connection = $Participant.Connection
-        $Participant.Session = New-ReplicationSession @connection -ErrorAction Stop
-    }
-    # Other nodes import what this node created: the keys travel as key blocks under the transport key.
-    $remoteOperation = if ($Operation -eq 'Create') { 'Import' } else { $Operation }
-    Invoke-Command -Session $Participant.Session -ErrorAction Stop -ArgumentList $Participant.ModulePath, $Step, $TransactionId, $remoteOperation, @($Items) -ScriptBlock {
-        param($ModulePath, $Step, $TransactionId, $Operation, $Items)
-        $ErrorActionPreference = 'Stop'
-        Import-Module -Name $ModulePath -ErrorAction Stop
-        $common = @{ TransactionId = $TransactionId; ErrorAction = 'Stop'; Confirm = $false }
-        switch ($Step) {
-            'Prepare' {
-                if ($Operation -eq 'Delete') { Submit-QuantumKeyTransaction @common -DeleteLabel $Items }
-                else { Submit-QuantumKeyTransaction @common -KeyBlock $Items }
-            }
-            'Commit' { Complete-QuantumKeyTransaction @common }
-            'Abort' { Undo-QuantumKeyTransaction @common }
-        }
-    }
+    # Other nodes import what this node created: Classical and QRNG keys travel as key blocks under
+    # the transport key; QKD keys travel as key_IDs, and each site takes them from its own KME.
+    $remoteOperation = if ($Operation -ne 'Create') { $Operation } elseif ($RemoteKme) { 'CreateFromKme' } else { 'Import' }
+    Invoke-RemoteStep -Site $Participant -Arguments @{ Step = $Step; TransactionId = $TransactionId; Operation = $remoteOperation; Items = @($Items); Kme = $RemoteKme }
 }
 
 function Get-ErrorSummary {
@@ -139,7 +171,9 @@ function Complete-ReplicationEntry {
     )
     $decision = $Entry.Decision
     $step = if ($decision -eq [QKDLite.Core.Replication.TransactionPhase]::Committed) { 'Commit' } else { 'Abort' }
+    $done = 0
     foreach ($state in $Entry.Participants) {
+        Write-ReplicationProgress -Entry $Entry -Activity "$step on node $($state.Node)" -Done ($done++) -Total $Entry.Participants.Count
         if ($state.Phase -eq $decision) { continue }
         $participant = $Participants | Where-Object Name -CEQ $state.Node | Select-Object -First 1
         if (-not $participant) {
@@ -158,66 +192,95 @@ function Complete-ReplicationEntry {
         }
         Invoke-ReplicationCrashPoint "Finished:$($state.Node)"
     }
+    Write-Progress -Id 7 -Activity 'Replication' -Completed
     $current = $Journal.Get($Entry.TransactionId)
     if ($current.All($decision)) { $current = $Journal.Finish($Entry.TransactionId) }
     $current
 }
 
+function Write-ReplicationProgress {
+    param([Parameter(Mandatory)]$Entry, [Parameter(Mandatory)][string]$Activity, [int]$Done, [int]$Total)
+    $percent = if ($Total -gt 0) { [int](100 * $Done / $Total) } else { 0 }
+    Write-Progress -Id 7 -Activity "Replication $($Entry.TransactionId): $($Entry.Operation) of $(@($Entry.Labels).Count) key(s)" -Status $Activity -PercentComplete $percent
+}
+
 function ConvertTo-ReplicationResult {
     param([Parameter(Mandatory)][QKDLite.Core.Replication.JournalEntry]$Entry)
+    # State in one word: Committed or Aborted once every node carried the decision out; Committing or
+    # Aborting while some node has still to hear it; Undecided before the decision.
+    $state = if ($null -eq $Entry.Decision) { 'Undecided' }
+    elseif ($Entry.Finished) { [string]$Entry.Decision }
+    elseif ($Entry.Decision -eq [QKDLite.Core.Replication.TransactionPhase]::Committed) { 'Committing' }
+    else { 'Aborting' }
     [pscustomobject]@{
         PSTypeName    = 'QKDLite.ReplicationResult'
         TransactionId = $Entry.TransactionId
         Operation     = $Entry.Operation
+        State         = $state
         Decision      = $Entry.Decision
         Finished      = $Entry.Finished
         KeyId         = $Entry.KeyId
         Labels        = @($Entry.Labels)
+        Remotes       = @($Entry.Participants | Where-Object Node -CNE ([QKDLite.Core.Replication.ReplicationJournal]::LocalNode) | ForEach-Object { $_.Node })
         Nodes         = @($Entry.Participants | ForEach-Object { [pscustomobject]@{ Node = $_.Node; Phase = $_.Phase; Error = $_.Error } })
     }
 }
 
 function Invoke-ReplicationTransaction {
-    <# One replicated operation, both phases, on this node and every other node. Returns the ReplicationResult. #>
+    <# One replicated operation, both phases, on this node and every remote site. Returns the ReplicationResult. #>
     param(
         [Parameter(Mandatory)][System.Management.Automation.PSCmdlet]$Cmdlet,
         [Parameter(Mandatory)][ValidateSet('Create', 'Import', 'Delete')][string]$Operation,
         [string]$KeyId,
-        [Parameter(Mandatory)][string[]]$Labels,
+        # Empty only for a create of QKD keys: their labels are the key_IDs the KME gives.
+        [Parameter(Mandatory)][AllowEmptyCollection()][string[]]$Labels,
         # Key blocks (Import) or labels (Delete); for Create, the blocks of the keys this node prepares.
         [string[]]$Items = @(),
-        [Parameter(Mandatory)][object[]]$Node,
+        # The remote sites, from Resolve-ReplicationTarget.
+        [Parameter(Mandatory)][AllowEmptyCollection()][object[]]$Remotes,
         [string]$TokenLabel,
-        [hashtable]$Create
+        [hashtable]$Create,
+        # For a create of QKD keys: KeyId, Size and MasterSaeId for the remotes' slave fetch.
+        [hashtable]$RemoteKme
     )
-    $remotes = @(ConvertTo-ReplicationNode -Cmdlet $Cmdlet -Node $Node)
     $storeParameters = @{ ErrorAction = 'Stop' }
     if ($TokenLabel) { $storeParameters.TokenLabel = $TokenLabel }
-    $token = (QKDLite\Get-KeyStore @storeParameters).TokenLabel
-    $local = [pscustomobject]@{ Name = [QKDLite.Core.Replication.ReplicationJournal]::LocalNode; Connection = $null; ModulePath = $null; Session = $null; OwnsSession = $false }
-    $participants = @($local) + $remotes
+    $local = [pscustomobject]@{ Name = [QKDLite.Core.Replication.ReplicationJournal]::LocalNode }
+    $participants = @($local) + @($Remotes)
     $id = [QKDLite.Core.Replication.TransactionIds]::NewId()
     $journal = $null
     try {
         try {
+            $token = (QKDLite\Get-KeyStore @storeParameters).TokenLabel
             $journal = Open-ReplicationJournal
             # [NullString]: PowerShell would pass an empty string for $null to a .NET string parameter.
             $keyIdOrNull = if ($KeyId) { $KeyId } else { [NullString]::Value }
-            $null = $journal.Begin($id, $Operation, $token, $keyIdOrNull, [string[]]$Labels, [string[]]@($participants.Name))
+            $entry = $journal.Begin($id, $Operation, $token, $keyIdOrNull, [string[]]$Labels, [string[]]@($participants.Name))
         }
         catch { $Cmdlet.ThrowTerminatingError((ConvertTo-ReplicationErrorRecord $_)) }
         Write-Verbose "Transaction ${id}: $Operation of $($Labels.Count) key(s) on $($participants.Count) node(s) journalled."
         Invoke-ReplicationCrashPoint 'Begun'
 
         $failure = $null
+        $done = 0
         foreach ($participant in $participants) {
+            Write-ReplicationProgress -Entry $entry -Activity "Prepare on node $($participant.Name)" -Done ($done++) -Total $participants.Count
             try {
-                $null = Invoke-ParticipantStep -Participant $participant -Step Prepare -TransactionId $id -Operation $Operation -Items $Items -TokenLabel $TokenLabel -Create $Create
+                $prepared = Invoke-ParticipantStep -Participant $participant -Step Prepare -TransactionId $id -Operation $Operation -Items $Items -TokenLabel $TokenLabel -Create $Create -RemoteKme $RemoteKme
                 if ($Operation -eq 'Create' -and $participant -eq $local) {
-                    $export = @{ TransactionId = $id; ErrorAction = 'Stop' }
-                    if ($TokenLabel) { $export.TokenLabel = $TokenLabel }
-                    $Items = @(QKDLite\Export-QuantumKey @export | ForEach-Object Text)
-                    if ($Items.Count -ne $Labels.Count) { throw "This node prepared $($Items.Count) of $($Labels.Count) keys of transaction $id." }
+                    if ($RemoteKme) {
+                        # The KME named the keys: journal their key_IDs before any other node hears them.
+                        $Items = @($prepared | ForEach-Object { $_.Label })
+                        $entry = $journal.AddLabels($id, [string[]]$Items)
+                        $RemoteKme.Size = @($prepared)[0].SizeBits
+                    }
+                    else {
+                        $export = @{ TransactionId = $id; ErrorAction = 'Stop' }
+                        if ($TokenLabel) { $export.TokenLabel = $TokenLabel }
+                        $Items = @(QKDLite\Export-QuantumKey @export | ForEach-Object { $_.Text })
+                    }
+                    $expected = if ($RemoteKme) { $Create['Count'] } else { $Labels.Count }
+                    if ($Items.Count -ne $expected) { throw "This node prepared $($Items.Count) of $expected keys of transaction $id." }
                 }
             }
             catch {
@@ -242,7 +305,8 @@ function Invoke-ReplicationTransaction {
         ConvertTo-ReplicationResult $entry
     }
     finally {
-        foreach ($participant in $participants) { if ($participant.Session -and $participant.OwnsSession) { Remove-PSSession -Session $participant.Session } }
+        Write-Progress -Id 7 -Activity 'Replication' -Completed
+        Close-ReplicationSites -Participants $participants
         if ($journal) { $journal.Dispose() }
     }
 }

@@ -28,9 +28,15 @@ function Import-ReplicatedQuantumKey {
         the whole pipeline form one transaction.
 
     .PARAMETER Node
-        The other nodes: hashtables or objects with HostName and optionally Port, UserName, KeyFilePath,
-        KnownHostsFile and ModulePath (what the node imports to load QKDLite; default QKDLite), and
-        optionally Session, an open session from New-ReplicationSession to reuse (it is left open).
+        Remote nodes or sites. A node: a hashtable or object with HostName and optionally Port,
+        UserName, KeyFilePath, KnownHostsFile, ModulePath (what the node imports to load QKDLite;
+        default QKDLite), Kme (its KME, for QKD keys) and Session (an open session from
+        New-ReplicationSession to reuse; it is left open). A site: Name and Nodes (a list of such
+        nodes sharing one key store, tried in order), as Get-ReplicationRemote returns it.
+
+    .PARAMETER Remote
+        Names of remote sites in the Replication section of node.json (see Get-ReplicationRemote).
+        Without -Node and -Remote, every configured remote takes part.
 
     .PARAMETER TokenLabel
         This node's key store (a connected store). Default: the session's default key store. Remote
@@ -59,14 +65,18 @@ function Import-ReplicatedQuantumKey {
         [ValidateNotNullOrEmpty()]
         [string[]]$KeyBlock,
 
-        [Parameter(Mandatory)]
         [ValidateNotNullOrEmpty()]
         [object[]]$Node,
+
+        [ValidateNotNullOrEmpty()]
+        [string[]]$Remote,
 
         [string]$TokenLabel
     )
     begin {
         Assert-ReplicationHost -Cmdlet $PSCmdlet
+        # Sites are checked before the first key arrives: a wrong name or node fails fast.
+        $remotes = Resolve-ReplicationTarget -Cmdlet $PSCmdlet -Node $Node -Remote $Remote
         $blocks = [System.Collections.Generic.List[string]]::new()
     }
     process {
@@ -86,8 +96,8 @@ function Import-ReplicatedQuantumKey {
             $null = $keyIds.Add($header.KeyId)
         }
         $keyId = if ($keyIds.Count -eq 1) { @($keyIds)[0] } else { $null }
-        $target = "$($labels.Count) key(s) on this node and $(@($Node).Count) other node(s)"
+        $target = "$($labels.Count) key(s) on this node and $(@($remotes).Count) remote site(s) ($(@($remotes.Name) -join ', '))"
         if (-not $PSCmdlet.ShouldProcess($target, 'Import replicated quantum keys')) { return }
-        Invoke-ReplicationTransaction -Cmdlet $PSCmdlet -Operation Import -KeyId $keyId -Labels $labels.ToArray() -Items $blocks.ToArray() -Node $Node -TokenLabel $TokenLabel
+        Invoke-ReplicationTransaction -Cmdlet $PSCmdlet -Operation Import -KeyId $keyId -Labels $labels.ToArray() -Items $blocks.ToArray() -Remotes $remotes -TokenLabel $TokenLabel
     }
 }

@@ -5,8 +5,9 @@ function New-ReplicatedQuantumKey {
 
     .DESCRIPTION
         New-ReplicatedQuantumKey creates keys under a keyID on this (main) node from the system RNG
-        (Classical) or a QRNG, and gives the same keys to each node given with -Node, so that every node
-        holds them with identical material, or none does.
+        (Classical), a QRNG, or the KME of a QKD link, and gives the same keys to each remote site
+        (-Node, -Remote, or every remote of node.json), so that every node holds them with identical
+        material, or none does.
 
         The labels (new UUIDs unless -Label is given) are journalled first, in this node's replication
         journal. This node then prepares the keys (New-QuantumKey -TransactionId: stored as pending,
@@ -17,7 +18,14 @@ function New-ReplicatedQuantumKey {
         stops with ReplicationAborted. After a crash, Resume-QuantumKeyReplication finishes the work
         from the journal.
 
-        Keys from a KME (QKD) are not replicated by this function in this version.
+        Keys from a KME (-Source Kme) never travel between nodes: this node takes them from its KME as
+        the master SAE (ETSI "get key", with -SlaveSaeId), prepares them under the key_IDs the KME gave
+        and journals those key_IDs; each remote site is told only the key_IDs and takes the same keys
+        from its own KME as the slave SAE ("get key with key IDs"), preparing them in turn. The KME of a
+        remote node is the one named by Kme in its entry (the name in that node's own node.json).
+
+        A remote site may list several nodes that share its key store: the first one that answers takes
+        the work, and a node whose session breaks is replaced by the next.
 
     .PARAMETER KeyId
         Purpose name of the new keys.
@@ -26,33 +34,53 @@ function New-ReplicatedQuantumKey {
         Number of keys (default 1, or the number of labels given).
 
     .PARAMETER Size
-        Key size in bits, a multiple of 8 (default 256).
+        Key size in bits, a multiple of 8 (default 256; with -Source Kme, default the KME's key size).
 
     .PARAMETER Source
-        Classical (the system RNG, default) or Qrng (with -Qrng).
+        Classical (the system RNG, default), Qrng (with -Qrng) or Kme (with -Kme and -SlaveSaeId).
 
     .PARAMETER Qrng
         With -Source Qrng: the name of the QRNG in this node's node.json.
 
+    .PARAMETER Kme
+        With -Source Kme: the name of this node's KME in its node.json.
+
+    .PARAMETER SlaveSaeId
+        With -Source Kme: the SAE ID of the remote sites towards their KMEs, with which the KME shares
+        the keys.
+
     .PARAMETER Label
-        Labels for the new keys, one per key. Default: new UUIDs.
+        Labels for the new keys, one per key. Default: new UUIDs. Not with -Source Kme (the keys are
+        labelled with their key_IDs).
 
     .PARAMETER Node
-        The other nodes, as for Import-ReplicatedQuantumKey.
+        Remote nodes or sites: hashtables or objects with HostName and optionally Port, UserName,
+        KeyFilePath, KnownHostsFile, ModulePath, Kme and Session (see Import-ReplicatedQuantumKey), or
+        sites with Name and Nodes as Get-ReplicationRemote returns them.
+
+    .PARAMETER Remote
+        Names of remote sites in the Replication section of node.json. Without -Node and -Remote, every
+        configured remote takes part.
 
     .PARAMETER TokenLabel
         This node's key store (a connected store). Default: the session's default key store.
 
     .EXAMPLE
-        New-ReplicatedQuantumKey -KeyId PaymentMaster -Count 2 -Node $nodes
+        New-ReplicatedQuantumKey -KeyId PaymentMaster -Count 2 -Remote siteB, siteC
 
-        Creates two 256-bit keys and stores them on this node and on every node in $nodes.
+        Creates two 256-bit keys and stores them on this node and at sites B and C of node.json.
 
     .EXAMPLE
         New-ReplicatedQuantumKey -KeyId VPN-A-C -Count 100 -Source Qrng -Qrng lab-qrng -Node $nodes |
-            Select-Object TransactionId, Decision, Finished
+            Select-Object TransactionId, State, Remotes
 
         One hundred QRNG keys on every node, as one transaction.
+
+    .EXAMPLE
+        New-ReplicatedQuantumKey -KeyId LINK-A-B -Count 10 -Source Kme -Kme LinkA -SlaveSaeId SAE-B -Remote siteB
+
+        Takes ten keys from this node's KME as master SAE; site B takes the same keys from its KME by
+        key_ID. The key material never crosses the SSH channel.
 
     .OUTPUTS
         QKDLite.ReplicationResult
@@ -63,21 +91,53 @@ function New-ReplicatedQuantumKey {
         [Parameter(Mandatory, Position = 0)][ValidateNotNullOrEmpty()][string]$KeyId,
         [Parameter(Position = 1)][ValidateRange(1, 100000)][int]$Count = 1,
         [int]$Size = 256,
-        [ValidateSet('Classical', 'Qrng')][string]$Source = 'Classical',
+        [ValidateSet('Classical', 'Qrng', 'Kme')][string]$Source = 'Classical',
         [ValidateNotNullOrEmpty()][string]$Qrng,
+        [ValidateNotNullOrEmpty()][string]$Kme,
+        [ValidateNotNullOrEmpty()][string]$SlaveSaeId,
         [ValidateNotNullOrEmpty()][string[]]$Label,
-        [Parameter(Mandatory)][ValidateNotNullOrEmpty()][object[]]$Node,
+        [ValidateNotNullOrEmpty()][object[]]$Node,
+        [ValidateNotNullOrEmpty()][string[]]$Remote,
         [string]$TokenLabel
     )
     Assert-ReplicationHost -Cmdlet $PSCmdlet
-    $labels = if ($Label) { @($Label) } else { @(1..$Count | ForEach-Object { [guid]::NewGuid().ToString() }) }
-    if ($Label -and $PSBoundParameters.ContainsKey('Count') -and $Count -ne $labels.Count) {
-        $PSCmdlet.ThrowTerminatingError((New-ReplicationError -ErrorId 'KeyLabelCountMismatch' -Category InvalidArgument `
-                    -Message "$($labels.Count) labels were given for $Count keys; give one label per key or none. Nothing was created." -Target $Count))
+    $remotes = Resolve-ReplicationTarget -Cmdlet $PSCmdlet -Node $Node -Remote $Remote
+    $create = @{ KeyId = $KeyId; Source = $Source }
+    $remoteKme = $null
+    if ($Source -eq 'Kme') {
+        if (-not $Kme -or -not $SlaveSaeId -or $Label) {
+            $PSCmdlet.ThrowTerminatingError((New-ReplicationError -ErrorId 'KeySourceNotAvailable' -Category InvalidArgument `
+                        -Message '-Source Kme needs -Kme (this node''s KME) and -SlaveSaeId (the remote sites'' SAE ID), and no -Label: the keys are labelled with their key_IDs. Nothing was created.' -Target 'Kme'))
+        }
+        $unbound = @(foreach ($site in $remotes) { foreach ($member in $site.Nodes) { if (-not $member.Kme) { "$($member.Name) (remote $($site.Name))" } } })
+        if ($unbound.Count) {
+            $PSCmdlet.ThrowTerminatingError((New-ReplicationError -ErrorId 'ReplicationNodeKmeMissing' -Category InvalidArgument `
+                        -Message "Node $($unbound[0]) names no Kme: each remote node must name the KME it takes QKD keys from (the name in that node's node.json). Nothing was created." -Target $unbound[0]))
+        }
+        try {
+            $file = [QKDLite.Core.Configuration.QKDLitePaths]::DefaultConfigurationFile
+            $masterSaeId = [QKDLite.Core.Configuration.NodeConfiguration]::Load($file).Kme($Kme, $file).SaeId
+        }
+        catch { $PSCmdlet.ThrowTerminatingError((ConvertTo-ReplicationErrorRecord $_)) }
+        $labels = @()
+        $create.Count = $Count
+        $create.Kme = $Kme
+        $create.SlaveSaeId = $SlaveSaeId
+        if ($PSBoundParameters.ContainsKey('Size')) { $create.Size = $Size }
+        $remoteKme = @{ KeyId = $KeyId; Size = $Size; MasterSaeId = $masterSaeId }
     }
-    $create = @{ KeyId = $KeyId; Label = $labels; Size = $Size; Source = $Source }
-    if ($Qrng) { $create.Qrng = $Qrng }
-    $target = "$($labels.Count) key(s) of keyID '$KeyId' on this node and $(@($Node).Count) other node(s)"
+    else {
+        $labels = if ($Label) { @($Label) } else { @(1..$Count | ForEach-Object { [guid]::NewGuid().ToString() }) }
+        if ($Label -and $PSBoundParameters.ContainsKey('Count') -and $Count -ne $labels.Count) {
+            $PSCmdlet.ThrowTerminatingError((New-ReplicationError -ErrorId 'KeyLabelCountMismatch' -Category InvalidArgument `
+                        -Message "$($labels.Count) labels were given for $Count keys; give one label per key or none. Nothing was created." -Target $Count))
+        }
+        $create.Label = $labels
+        $create.Size = $Size
+        if ($Qrng) { $create.Qrng = $Qrng }
+    }
+    $keys = if ($Source -eq 'Kme') { $Count } else { $labels.Count }
+    $target = "$keys key(s) of keyID '$KeyId' on this node and at $(@($remotes).Count) remote site(s) ($(@($remotes.Name) -join ', '))"
     if (-not $PSCmdlet.ShouldProcess($target, "Create replicated quantum keys from the $Source source")) { return }
-    Invoke-ReplicationTransaction -Cmdlet $PSCmdlet -Operation Create -KeyId $KeyId -Labels $labels -Node $Node -TokenLabel $TokenLabel -Create $create
+    Invoke-ReplicationTransaction -Cmdlet $PSCmdlet -Operation Create -KeyId $KeyId -Labels $labels -Remotes $remotes -TokenLabel $TokenLabel -Create $create -RemoteKme $remoteKme
 }

@@ -23,8 +23,15 @@ function Remove-ReplicatedQuantumKey {
         labels of the pipeline form one transaction.
 
     .PARAMETER Node
-        The other nodes: hashtables or objects with HostName and optionally Port, UserName, KeyFilePath,
-        KnownHostsFile, ModulePath and Session, as for Import-ReplicatedQuantumKey.
+        Remote nodes or sites. A node: a hashtable or object with HostName and optionally Port,
+        UserName, KeyFilePath, KnownHostsFile, ModulePath (what the node imports to load QKDLite;
+        default QKDLite), Kme (its KME, for QKD keys) and Session (an open session from
+        New-ReplicationSession to reuse; it is left open). A site: Name and Nodes (a list of such
+        nodes sharing one key store, tried in order), as Get-ReplicationRemote returns it.
+
+    .PARAMETER Remote
+        Names of remote sites in the Replication section of node.json (see Get-ReplicationRemote).
+        Without -Node and -Remote, every configured remote takes part.
 
     .PARAMETER TokenLabel
         This node's key store (a connected store). Default: the session's default key store.
@@ -48,9 +55,11 @@ function Remove-ReplicatedQuantumKey {
         [ValidateNotNullOrEmpty()]
         [string[]]$Label,
 
-        [Parameter(Mandatory)]
         [ValidateNotNullOrEmpty()]
         [object[]]$Node,
+
+        [ValidateNotNullOrEmpty()]
+        [string[]]$Remote,
 
         [string]$TokenLabel,
 
@@ -58,6 +67,8 @@ function Remove-ReplicatedQuantumKey {
     )
     begin {
         Assert-ReplicationHost -Cmdlet $PSCmdlet
+        # Sites are checked before the first key arrives: a wrong name or node fails fast.
+        $remotes = Resolve-ReplicationTarget -Cmdlet $PSCmdlet -Node $Node -Remote $Remote
         $labels = [System.Collections.Generic.List[string]]::new()
     }
     process {
@@ -69,14 +80,15 @@ function Remove-ReplicatedQuantumKey {
         # (a committed deletion keeps its labels from ever being stored again).
         $store = @{ Label = $labels.ToArray(); ErrorAction = 'SilentlyContinue' }
         if ($TokenLabel) { $store.TokenLabel = $TokenLabel }
-        $held = @(QKDLite\Get-QuantumKey @store | ForEach-Object Label)
+        # A script block, not ForEach-Object -MemberName: that one honours -WhatIf and would return nothing.
+        $held = @(QKDLite\Get-QuantumKey @store | ForEach-Object { $_.Label })
         $missing = @($labels | Where-Object { $held -cnotcontains $_ })
         if ($missing.Count -gt 0) {
             $PSCmdlet.ThrowTerminatingError((New-ReplicationError -ErrorId 'KeyNotFound' -Category ObjectNotFound `
                         -Message "No key labelled '$($missing[0])' is in this node's key store. Nothing was deleted on any node." -Target $missing[0]))
         }
-        $target = "$($labels.Count) key(s) on this node and $(@($Node).Count) other node(s)"
+        $target = "$($labels.Count) key(s) on this node and $(@($remotes).Count) remote site(s) ($(@($remotes.Name) -join ', '))"
         if (-not ($Force -and -not $WhatIfPreference) -and -not $PSCmdlet.ShouldProcess($target, 'Destroy replicated quantum keys')) { return }
-        Invoke-ReplicationTransaction -Cmdlet $PSCmdlet -Operation Delete -Labels $labels.ToArray() -Items $labels.ToArray() -Node $Node -TokenLabel $TokenLabel
+        Invoke-ReplicationTransaction -Cmdlet $PSCmdlet -Operation Delete -Labels $labels.ToArray() -Items $labels.ToArray() -Remotes $remotes -TokenLabel $TokenLabel
     }
 }

@@ -15,16 +15,21 @@ function Resume-QuantumKeyReplication {
         function again later. It returns one ReplicationResult per transaction it worked on.
 
     .PARAMETER Node
-        The other nodes, as for Import-ReplicatedQuantumKey. Nodes named in the journal but not given
-        here are left as they are, with a warning.
+        The remote nodes or sites, as for Import-ReplicatedQuantumKey. Nodes named in the journal but
+        not given here are left as they are, with a warning.
+
+    .PARAMETER Remote
+        Names of remote sites in the Replication section of node.json. Without -Node and -Remote,
+        every configured remote is reached (and, with none configured, only this node is finished).
 
     .PARAMETER TransactionId
         Only this transaction. Default: every unfinished transaction.
 
     .EXAMPLE
-        Resume-QuantumKeyReplication -Node $nodes
+        Resume-QuantumKeyReplication
 
-        After a restart of the main node: completes or aborts everything the journal has open.
+        After a restart of the main node: completes or aborts everything the journal has open, reaching
+        the remotes configured in node.json.
 
     .EXAMPLE
         Get-QuantumKeyReplication -Unfinished | Format-Table TransactionId, Operation, Decision
@@ -37,12 +42,13 @@ function Resume-QuantumKeyReplication {
     [CmdletBinding(SupportsShouldProcess)]
     [OutputType('QKDLite.ReplicationResult')]
     param(
-        [object[]]$Node = @(),
+        [ValidateNotNullOrEmpty()][object[]]$Node,
+        [ValidateNotNullOrEmpty()][string[]]$Remote,
         [ValidateNotNullOrEmpty()][string]$TransactionId
     )
     Assert-ReplicationHost -Cmdlet $PSCmdlet
-    $remotes = @(if (@($Node).Count -gt 0) { ConvertTo-ReplicationNode -Cmdlet $PSCmdlet -Node $Node })
-    $local = [pscustomobject]@{ Name = [QKDLite.Core.Replication.ReplicationJournal]::LocalNode; Connection = $null; ModulePath = $null; Session = $null; OwnsSession = $false }
+    $remotes = @(Resolve-ReplicationTarget -Cmdlet $PSCmdlet -Node $Node -Remote $Remote -AllowNone)
+    $local = [pscustomobject]@{ Name = [QKDLite.Core.Replication.ReplicationJournal]::LocalNode }
     $participants = @($local) + $remotes
     $defaultToken = (QKDLite\Get-KeyStore -ErrorAction Stop).TokenLabel
     $journal = $null
@@ -70,7 +76,7 @@ function Resume-QuantumKeyReplication {
         }
     }
     finally {
-        foreach ($participant in $participants) { if ($participant.Session -and $participant.OwnsSession) { Remove-PSSession -Session $participant.Session } }
+        Close-ReplicationSites -Participants $participants
         if ($journal) { $journal.Dispose() }
     }
 }

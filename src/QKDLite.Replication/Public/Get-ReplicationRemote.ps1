@@ -1,0 +1,55 @@
+function Get-ReplicationRemote {
+    <#
+    .SYNOPSIS
+        Lists the remote sites configured for replication in this node's node.json.
+
+    .DESCRIPTION
+        Get-ReplicationRemote reads the Replication section of the node configuration (node.json in the
+        node's data directory) and returns one ReplicationRemote per site: its Name and its Nodes, each
+        with HostName, Port, UserName, KeyFilePath, KnownHostsFile (files taken relative to node.json),
+        ModulePath, Kme (the name of that node's KME in its own node.json) and ConnectTimeoutSeconds.
+
+        The objects can be given to -Node of the replication functions, which is what -Remote does by
+        name. A site lists its nodes in the order they are tried: the first that answers takes the work.
+
+        The section looks like this:
+
+            "Replication": { "Remotes": [
+                { "Name": "siteB", "Nodes": [
+                    { "HostName": "b1.example.net", "UserName": "qkdlite", "KeyFilePath": "ssh/id_ed25519",
+                      "KnownHostsFile": "ssh/known_hosts", "Kme": "LinkB" },
+                    { "HostName": "b2.example.net", "UserName": "qkdlite", "KeyFilePath": "ssh/id_ed25519",
+                      "KnownHostsFile": "ssh/known_hosts", "Kme": "LinkB" } ] },
+                { "Name": "siteC", "HostName": "c.example.net", "Port": 2222 } ] }
+
+        A site with one node may give the node's settings at its top level, as siteC does. A section
+        that is not valid is reported as ReplicationConfigurationInvalid, naming the problem.
+
+    .PARAMETER Name
+        Only the sites with these names (wildcards allowed). A name that matches nothing is an error
+        (ReplicationRemoteNotFound).
+
+    .EXAMPLE
+        Get-ReplicationRemote
+
+        Lists every configured remote site with its nodes.
+
+    .EXAMPLE
+        Get-ReplicationRemote -Name siteB | ForEach-Object Nodes | Test-ReplicationNode
+
+        Checks that every node of site B is ready for replication.
+
+    .OUTPUTS
+        QKDLite.ReplicationRemote
+    #>
+    [CmdletBinding()]
+    [OutputType('QKDLite.ReplicationRemote')]
+    param(
+        [Parameter(Position = 0, ValueFromPipeline, ValueFromPipelineByPropertyName)]
+        [ValidateNotNullOrEmpty()]
+        [string[]]$Name
+    )
+    process {
+        Get-ConfiguredRemote -Cmdlet $PSCmdlet -Name $Name
+    }
+}
