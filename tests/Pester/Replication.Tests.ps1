@@ -186,7 +186,7 @@ Describe 'Replication channel' {
     }
 
     Context 'help' {
-        It 'documents <_> with a synopsis, every parameter and an example' -ForEach @('New-ReplicationSession', 'Test-ReplicationNode', 'New-ReplicatedQuantumKey', 'Import-ReplicatedQuantumKey', 'Remove-ReplicatedQuantumKey', 'Resume-QuantumKeyReplication', 'Get-QuantumKeyReplication') {
+        It 'documents <_> with a synopsis, every parameter and an example' -ForEach @('New-ReplicationSession', 'Test-ReplicationNode', 'New-ReplicatedQuantumKey', 'Import-ReplicatedQuantumKey', 'Remove-ReplicatedQuantumKey', 'Resume-QuantumKeyReplication', 'Get-QuantumKeyReplication', 'Get-ReplicationRemote') {
             $help = Get-Help $_ -Full
             $help.Synopsis | Should -Not -BeLike "$_ *"
             @($help.Examples.Example).Count | Should -BeGreaterThan 0

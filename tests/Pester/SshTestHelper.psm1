@@ -95,6 +95,9 @@ function Start-TestSshd {
         "KexAlgorithms $KexAlgorithms"
         "Subsystem powershell $subsystem -sshs -NoLogo -NoProfile"
         'LogLevel DEBUG1'
+        # Tests open many sessions at once (children killed mid-transaction): sshd's default of 10
+        # unauthenticated connections would drop some at random on a busy machine.
+        'MaxStartups 100'
     )
     Invoke-TestNative $sshd @('-t', '-f', $config)
     Invoke-TestNative $sshd @('-f', $config, '-E', $log)
