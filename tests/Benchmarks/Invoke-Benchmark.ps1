@@ -14,6 +14,9 @@
     (e) QKDLite_ETSI on 127.0.0.1 with keep-alive mutual TLS: status requests per second, and keys per
         second delivered by enc_keys (one key per request) against the raw rate at which the store can
         read and destroy the same number of keys, A B B A; latency p50/p99 from tests/Benchmarks/EtsiLoad.
+    (g) New-ReplicatedQuantumKey -Count N to one remote in one transaction over a real loopback sshd
+        (post-quantum key exchange, session setup included), against the raw wrap + unwrap of N keys
+        into the remote's store, A B B A (Measure-Replication.ps1, in a process of its own).
     (c) and (d) run their A B B A block Rounds times and compare the sums.
     The token lives on tmpfs when the machine has one. Prints the figures and the ratios; never fails on them.
 #>
@@ -195,6 +198,26 @@ try {
     $encRate = $enc1.perSecond
     $encRatio = $encRate / $takeRawRate
 
+    # (g) Replication to one remote, in a process of its own (own tokens, own sshd), bounded in time.
+    $replicationInfo = [Diagnostics.ProcessStartInfo]::new((Get-Process -Id $PID).Path)
+    $pwshArguments = @('-NoProfile', '-NonInteractive', '-File', (Join-Path $PSScriptRoot 'Measure-Replication.ps1'), '-KeyCount', "$KeyCount", '-RawTool', $rawTool)
+    # Under `dotnet pwsh` this process is dotnet itself: run pwsh.dll the same way.
+    if ([IO.Path]::GetFileNameWithoutExtension($replicationInfo.FileName) -eq 'dotnet') { $pwshArguments = @((Join-Path $PSHOME 'pwsh.dll')) + $pwshArguments }
+    foreach ($argument in $pwshArguments) { $replicationInfo.ArgumentList.Add($argument) }
+    $replicationInfo.RedirectStandardOutput = $true
+    $replicationInfo.UseShellExecute = $false
+    $replicationProcess = [Diagnostics.Process]::Start($replicationInfo)
+    $replicationOutput = $replicationProcess.StandardOutput.ReadToEndAsync()
+    if (-not $replicationProcess.WaitForExit(900000)) { $replicationProcess.Kill($true); throw '(g) did not finish within 15 minutes.' }
+    if ($replicationProcess.ExitCode -ne 0) { throw "(g) failed (exit $($replicationProcess.ExitCode)): $($replicationOutput.Result)" }
+    $replication = @($replicationOutput.Result -split "`n" | Where-Object { $_.StartsWith('{') })[-1] | ConvertFrom-Json
+    foreach ($run in $replication.runs) {
+        Write-Host ('(g) runs in order: raw {0:N0} ms, New-ReplicatedQuantumKey {1:N0} ms, {2:N0} ms, raw {3:N0} ms' -f $run.raw1, $run.replication1, $run.replication2, $run.raw2)
+    }
+    $replRawRate = $replication.count / ($replication.rawMs / 1000)
+    $replCmdRate = $replication.count / ($replication.replicationMs / 1000)
+    $replRatio = $replCmdRate / $replRawRate
+
     # (b) Lookups in a store of StoreSize keys.
     $present = (Get-KeyCount -TokenLabel Bench | Measure-Object -Property Count -Sum).Sum
     if ($present -lt $StoreSize) { $null = Invoke-Raw (@('create') + $rawArgs + @("$($StoreSize - $present)", 'BenchFill')) }
@@ -232,6 +255,8 @@ try {
         [pscustomobject]@{ Benchmark = "(e) QKDLite_ETSI status, $Connections keep-alive connections"; Figure = '{0:N0} requests/s, p50 {1:N2} ms, p99 {2:N2} ms' -f $statusRun.perSecond, $statusRun.p50, $statusRun.p99; Ratio = ''; Target = '>= 5,000/s' }
         [pscustomobject]@{ Benchmark = "(e) $KeyCount keys: raw read + destroy"; Figure = '{0:N0} keys/s' -f $takeRawRate; Ratio = ''; Target = '' }
         [pscustomobject]@{ Benchmark = "(e) $KeyCount keys: enc_keys, one per request"; Figure = '{0:N0} keys/s, p50 {1:N2} ms, p99 {2:N2} ms' -f $encRate, $enc1.p50, $enc1.p99; Ratio = '{0:N2}x raw' -f $encRatio; Target = '>= 0.80x' }
+        [pscustomobject]@{ Benchmark = "(g) $KeyCount keys to one remote: raw wrap + unwrap"; Figure = '{0:N0} keys/s' -f $replRawRate; Ratio = ''; Target = '' }
+        [pscustomobject]@{ Benchmark = "(g) $KeyCount keys to one remote: New-ReplicatedQuantumKey over SSH"; Figure = '{0:N0} keys/s' -f $replCmdRate; Ratio = '{0:N2}x raw' -f $replRatio; Target = '>= 0.70x' }
     )
     $rows | Format-Table -AutoSize | Out-String -Width 200 | Write-Host
     Write-Host ('create ratio {0:N2} (target 0.90): {1}' -f $createRatio, $(if ($createRatio -ge 0.9) { 'met' } else { 'NOT met' }))
@@ -240,6 +265,7 @@ try {
     Write-Host ('label lookup median {0:N3} ms (target 5): {1}' -f $lookupMedian, $(if ($lookupMedian -lt 5) { 'met' } else { 'NOT met' }))
     Write-Host ('ETSI status {0:N0} requests/s (target 5000): {1}' -f $statusRun.perSecond, $(if ($statusRun.perSecond -ge 5000) { 'met' } else { 'NOT met' }))
     Write-Host ('ETSI enc_keys ratio {0:N2} (target 0.80): {1}' -f $encRatio, $(if ($encRatio -ge 0.8) { 'met' } else { 'NOT met' }))
+    Write-Host ('replication ratio {0:N2} (target 0.70): {1}' -f $replRatio, $(if ($replRatio -ge 0.7) { 'met' } else { 'NOT met' }))
     Write-Host ('key count median {0:N3} ms (target 50): {1}' -f (Get-Median $countTimes), $(if ((Get-Median $countTimes) -lt 50) { 'met' } else { 'NOT met' }))
 }
 finally {
