@@ -221,6 +221,7 @@ internal sealed class ControlServer : IAsyncDisposable
             w.WriteString("sae", r.SaeId);
             w.WriteString("body", r.RequestBody);
             w.WriteNumber("status", r.StatusCode);
+            w.WriteString("tlsGroup", r.TlsGroup);
             w.WriteEndObject();
         }
 

@@ -48,4 +48,4 @@ public static class EtsiMessages
 /// <param name="RequestBody">Request body text (POST; at most 64 KiB), or null.</param>
 /// <param name="StatusCode">Status code answered; 0 when the connection was dropped.</param>
 public sealed record KmeRequestRecord(
-    DateTimeOffset Time, string KmeId, string Method, string RawTarget, string? SaeId, string? RequestBody, int StatusCode);
+    DateTimeOffset Time, string KmeId, string Method, string RawTarget, string? SaeId, string? RequestBody, int StatusCode, string? TlsGroup = null);

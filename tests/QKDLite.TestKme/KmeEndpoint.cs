@@ -120,7 +120,7 @@ internal sealed class KmeEndpoint
         {
             _kme.Record(new KmeRequestRecord(
                 exchange.Started, _kme.KmeId, context.Request.Method, rawTarget, saeId, exchange.LoggedBody,
-                dropped ? 0 : context.Response.StatusCode));
+                dropped ? 0 : context.Response.StatusCode, context.Features.Get<HybridTlsHandshake>()?.Group));
         }
     }
 

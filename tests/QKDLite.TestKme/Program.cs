@@ -32,6 +32,8 @@ internal static class Program
           --max-sae-id-count <n>      max_SAE_ID_count (default 0)
           --key-algorithm rsa|ecdsa   certificate keys (default rsa: RSA 2048)
           --pfx-password <pw>         password of the *.pw.pfx files (default: random, written to kme.json)
+          --tls platform|hybrid|pq-only  Kestrel's TLS 1.2/1.3 (default), or BouncyCastle TLS 1.3 with
+                                      hybrid ML-KEM groups and classical ones, or hybrid/ML-KEM groups only
         """;
 
     public static async Task<int> Main(string[] args)
@@ -198,7 +200,13 @@ internal static class Program
             w.WriteStringValue("::1");
             w.WriteEndArray();
             w.WriteString("keyAlgorithm", pki.Algorithm.ToString());
-            w.WriteString("tls", "1.2, 1.3; client certificate required (CA: caPem)");
+            w.WriteString("tls", parsed.Tls switch
+            {
+                TestKmeTls.Hybrid => "1.3 (BouncyCastle), hybrid ML-KEM and classical groups; client certificate required (CA: caPem)",
+                TestKmeTls.PostQuantumOnly => "1.3 (BouncyCastle), hybrid and ML-KEM groups only; client certificate required (CA: caPem)",
+                _ => "1.2, 1.3; client certificate required (CA: caPem)",
+            });
+            w.WriteString("tlsMode", parsed.Tls.ToString());
             w.WriteEndObject();
             w.WriteString("pfxPassword", password);
             w.WriteStartObject("clients");
@@ -248,6 +256,8 @@ internal static class Program
 
         public string? PfxPassword { get; private set; }
 
+        public TestKmeTls Tls { get; private set; } = TestKmeTls.Platform;
+
         private Dictionary<string, int> Numbers { get; } = new(StringComparer.Ordinal);
 
         public static Arguments Parse(string[] args)
@@ -289,6 +299,15 @@ internal static class Program
                             var other => throw new ArgumentException($"--key-algorithm: '{other}' is neither rsa nor ecdsa"),
                         };
                         break;
+                    case "--tls":
+                        result.Tls = Value().ToLowerInvariant() switch
+                        {
+                            "platform" => TestKmeTls.Platform,
+                            "hybrid" => TestKmeTls.Hybrid,
+                            "pq-only" => TestKmeTls.PostQuantumOnly,
+                            var other => throw new ArgumentException($"--tls: '{other}' is not platform, hybrid or pq-only"),
+                        };
+                        break;
                     case "--pfx-password":
                         result.PfxPassword = Value();
                         break;
@@ -320,6 +339,7 @@ internal static class Program
             {
                 Pki = pki,
                 EnableControlEndpoint = true,
+                Tls = Tls,
                 KeySize = Get("--key-size", defaults.KeySize),
                 MinKeySize = Get("--min-key-size", defaults.MinKeySize),
                 MaxKeySize = Get("--max-key-size", defaults.MaxKeySize),

@@ -19,8 +19,9 @@ using Microsoft.Extensions.Hosting;
 namespace QKDLite.TestKme;
 
 /// <summary>
-/// One running test KME: HTTPS on 127.0.0.1 with an ephemeral port, TLS 1.2+, client certificate
-/// required and validated against the test CA. Made by <see cref="TestKmePair"/>.
+/// One running test KME: HTTPS on 127.0.0.1 with an ephemeral port, client certificate required and
+/// validated against the test CA; TLS 1.2+ by Kestrel, or hybrid TLS 1.3 by BouncyCastle
+/// (<see cref="TestKmeOptions.Tls"/>). Made by <see cref="TestKmePair"/>.
 /// </summary>
 public sealed class TestKme : IAsyncDisposable
 {
@@ -114,8 +115,16 @@ public sealed class TestKme : IAsyncDisposable
         kme._app = await Hosting.StartAsync(
             kestrel => kestrel.Listen(IPAddress.Loopback, 0, listen =>
             {
-                listen.Protocols = HttpProtocols.Http1AndHttp2;
-                listen.UseHttps(https);
+                if (options.Tls == TestKmeTls.Platform)
+                {
+                    listen.Protocols = HttpProtocols.Http1AndHttp2;
+                    listen.UseHttps(https);
+                }
+                else
+                {
+                    listen.Protocols = HttpProtocols.Http1; // no ALPN on the hybrid path
+                    HybridTls.Use(listen, serverCertificate, pki, options.Tls);
+                }
             }),
             endpoint.HandleAsync,
             cancellationToken);

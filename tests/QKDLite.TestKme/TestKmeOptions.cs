@@ -1,4 +1,5 @@
 using System;
+using System.Collections.Generic;
 using System.Security.Authentication;
 using System.Security.Cryptography.X509Certificates;
 
@@ -48,6 +49,12 @@ public sealed class TestKmeOptions
 
     /// <summary>TLS versions the KMEs accept (TLS 1.2 and 1.3).</summary>
     public SslProtocols SslProtocols { get; init; } = SslProtocols.Tls12 | SslProtocols.Tls13;
+
+    /// <summary>Kestrel's TLS (default), or BouncyCastle's hybrid TLS 1.3 (see <see cref="TestKmeTls"/>).</summary>
+    public TestKmeTls Tls { get; init; } = TestKmeTls.Platform;
+
+    /// <summary>DNS names of the server certificates instead of the shared default (localhost, 127.0.0.1, ::1); then they hold no IP address.</summary>
+    public IReadOnlyList<string>? ServerDnsNames { get; init; }
 
     internal int EffectiveMaxKeyCount => MaxKeyCount ?? PoolSize;
 

@@ -1,4 +1,5 @@
 using System;
+using System.Collections.Generic;
 using System.Net.Http;
 using System.Security.Cryptography.X509Certificates;
 using System.Threading;
@@ -63,10 +64,15 @@ public sealed class TestKmePair : IAsyncDisposable
         TestKmePair? pair = null;
         try
         {
-            var serverA = pki.GetServerCertificate(options.KmeAId);
-            var serverB = pki.GetServerCertificate(options.KmeBId);
+            var serverA = ServerCertificate(pki, options, options.KmeAId);
+            var serverB = ServerCertificate(pki, options, options.KmeBId);
             var pool = new KeyPool(options.PoolSize, options.EffectiveMaxKeyCount);
             pair = new TestKmePair(options, pki, ownsPki, pool);
+            if (options.ServerDnsNames is not null)
+            {
+                pair._ownCertificates.AddRange([serverA, serverB]);
+            }
+
             var startA = TestKme.StartAsync(options.KmeAId, options.KmeBId, serverA, pki, pool, options, cancellationToken);
             var startB = TestKme.StartAsync(options.KmeBId, options.KmeAId, serverB, pki, pool, options, cancellationToken);
             try
@@ -107,6 +113,11 @@ public sealed class TestKmePair : IAsyncDisposable
             throw;
         }
     }
+
+    private readonly List<TestCertificate> _ownCertificates = [];
+
+    private static TestCertificate ServerCertificate(TestPki pki, TestKmeOptions options, string kmeId) =>
+        options.ServerDnsNames is null ? pki.GetServerCertificate(kmeId) : pki.CreateServerCertificate(kmeId, options.ServerDnsNames, []);
 
     /// <summary>KME A or B by letter (case-insensitive) or by KME ID; null if neither.</summary>
     public TestKme? FindKme(string name)
@@ -164,6 +175,7 @@ public sealed class TestKmePair : IAsyncDisposable
         finally
         {
             Pool.ClearPending();
+            _ownCertificates.ForEach(c => c.Dispose());
             if (_ownsPki)
             {
                 Pki.Dispose();

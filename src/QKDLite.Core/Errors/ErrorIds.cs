@@ -169,4 +169,18 @@ public static class ErrorIds
     public const string TransactionStateInvalid = nameof(TransactionStateInvalid);
     /// <summary>The Replication section of the node configuration is not valid (names, nodes, ports).</summary>
     public const string ReplicationConfigurationInvalid = nameof(ReplicationConfigurationInvalid);
+    /// <summary>A PostQuantumOnly TLS connection was refused: the peer agreed to none of the hybrid or ML-KEM groups offered (a classical-only peer).</summary>
+    public const string TlsPostQuantumRefused = nameof(TlsPostQuantumRefused);
+    /// <summary>The Hybrid and PostQuantumOnly TLS profiles need a newer .NET runtime (PowerShell 7.4 or later) than the one running.</summary>
+    public const string TlsProfileNotSupported = nameof(TlsProfileNotSupported);
+    /// <summary>The client certificate's private key cannot be exported to the post-quantum TLS stack (a non-exportable store key), or its key type is not supported.</summary>
+    public const string TlsClientKeyUnusable = nameof(TlsClientKeyUnusable);
+    /// <summary>A TLS endpoint refused the connection, or its host name could not be resolved.</summary>
+    public const string TlsEndpointUnreachable = nameof(TlsEndpointUnreachable);
+    /// <summary>A TLS endpoint did not complete the connection and handshake within the time allowed.</summary>
+    public const string TlsEndpointTimeout = nameof(TlsEndpointTimeout);
+    /// <summary>A TLS endpoint's certificate does not chain to the CA given (or the system's trust), or does not name the host.</summary>
+    public const string TlsEndpointCertificateUntrusted = nameof(TlsEndpointCertificateUntrusted);
+    /// <summary>The TLS handshake failed for another reason (alert from the peer, not TLS at all, no common cipher suite).</summary>
+    public const string TlsHandshakeFailed = nameof(TlsHandshakeFailed);
 }

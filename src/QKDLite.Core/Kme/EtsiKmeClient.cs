@@ -10,6 +10,7 @@ using System.Text.Json;
 using System.Threading;
 using System.Threading.Tasks;
 using QKDLite.Core.Errors;
+using QKDLite.Core.Tls;
 
 namespace QKDLite.Core.Kme;
 
@@ -19,7 +20,8 @@ namespace QKDLite.Core.Kme;
 /// requests by max_key_per_request, checks every decoded key's length (some KMEs confuse bits and
 /// bytes), and turns 401 with an empty or HTML body, 404/409/412 and malformed JSON into clear errors.
 /// Several URLs give high availability: on timeout, connection failure, 503 or 504 the next is tried,
-/// with a growing pause between rounds.
+/// with a growing pause between rounds. TlsProfile Hybrid or PostQuantumOnly runs TLS through
+/// BouncyCastle (hybrid ML-KEM key exchange) under the same HttpClient; Classical uses the platform's TLS.
 /// </summary>
 public sealed class EtsiKmeClient : IDisposable
 {
@@ -27,13 +29,22 @@ public sealed class EtsiKmeClient : IDisposable
     private readonly KmeSettings _settings;
     private readonly HttpClient _http;
 
-    /// <summary>Creates a client; certificates are loaded now, so configuration errors show at once.</summary>
+    /// <summary>Creates a client; settings are checked and certificates loaded now, so configuration errors show at once.</summary>
     public EtsiKmeClient(KmeSettings settings)
     {
         _settings = settings;
         if (settings.Urls.Count == 0)
             throw new QKDLiteException(ErrorIds.KmeConfigurationInvalid, QKDLiteErrorCategory.InvalidData, $"KME '{settings.Name}' has no URL.", settings.Name);
+        settings.Validate();
         var ca = KmeTls.LoadCa(settings);
+        _http = new HttpClient(settings.TlsProfile == TlsProfile.Classical ? PlatformHandler(settings, ca) : PostQuantumHandler(settings, ca))
+        {
+            Timeout = System.Threading.Timeout.InfiniteTimeSpan,
+        };
+    }
+
+    private static HttpMessageHandler PlatformHandler(KmeSettings settings, System.Security.Cryptography.X509Certificates.X509Certificate2 ca)
+    {
         var handler = new HttpClientHandler
         {
             ClientCertificateOptions = ClientCertificateOption.Manual,
@@ -41,8 +52,38 @@ public sealed class EtsiKmeClient : IDisposable
             ServerCertificateCustomValidationCallback = (_, certificate, _, errors) => KmeTls.ServerIsTrusted(certificate, errors, ca),
         };
         handler.ClientCertificates.Add(KmeTls.LoadClientCertificate(settings));
-        _http = new HttpClient(handler) { Timeout = System.Threading.Timeout.InfiniteTimeSpan };
+        return handler;
     }
+
+    /// <summary>BouncyCastle's TLS under SocketsHttpHandler: requests go to http:// URIs, the connect callback does the TLS.</summary>
+    private HttpMessageHandler PostQuantumHandler(KmeSettings settings, System.Security.Cryptography.X509Certificates.X509Certificate2 ca)
+    {
+        var owner = $"KME '{settings.Name}'";
+        ConnectCallbackHandler.EnsureSupported(owner, settings.TlsProfile);
+        var bad = settings.Urls.FirstOrDefault(u => !Uri.TryCreate(u, UriKind.Absolute, out var uri) || uri.Scheme != Uri.UriSchemeHttps);
+        if (bad is not null)
+            throw new QKDLiteException(ErrorIds.KmeConfigurationInvalid, QKDLiteErrorCategory.InvalidData,
+                $"{owner}: TlsProfile {settings.TlsProfile} needs https:// URLs; '{bad}' is not one.", settings.Name);
+        BcClientCredentials credentials;
+        using (var certificate = KmeTls.LoadClientCertificate(settings, exportable: true))
+            credentials = BcClientCredentials.From(certificate, owner);
+        var options = new TlsClientOptions(settings.TlsProfile, settings.TlsGroupCodes(), credentials,
+            (server, intermediates, host) => KmeTls.ServerProblem(server, intermediates, host, ca));
+        return ConnectCallbackHandler.Create(async (host, port, cancellation) =>
+        {
+            var (stream, client) = await HybridTlsConnector.ConnectAsync(host, port, options, cancellation).ConfigureAwait(false);
+            _lastTls = client.Negotiated;
+            return stream;
+        });
+    }
+
+    private volatile TlsSessionInfo? _lastTls;
+
+    /// <summary>
+    /// What the last TLS handshake negotiated (profile, protocol, group, cipher suite). With the
+    /// Classical profile the platform's TLS reports no group or protocol: only the profile is known.
+    /// </summary>
+    public TlsSessionInfo? LastTls => _lastTls;
 
     /// <summary>The URL that answered last.</summary>
     public string? LastUrl { get; private set; }
@@ -69,6 +110,10 @@ public sealed class EtsiKmeClient : IDisposable
                 MaxKeySize = root.GetProperty("max_key_size").GetInt32(),
                 MinKeySize = root.GetProperty("min_key_size").GetInt32(),
                 MaxSaeIdCount = root.TryGetProperty("max_SAE_ID_count", out var m) ? m.GetInt32() : 0,
+                TlsProfile = _settings.TlsProfile,
+                TlsProtocol = LastTls?.Protocol,
+                TlsGroup = LastTls?.Group,
+                PostQuantum = LastTls?.PostQuantum ?? false,
             };
         }
         catch (Exception e) when (e is KeyNotFoundException or InvalidOperationException or FormatException)
@@ -274,7 +319,7 @@ public sealed class EtsiKmeClient : IDisposable
                 using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellation);
                 timeout.CancelAfter(_settings.Timeout);
                 using var message = request();
-                message.RequestUri = new Uri(new Uri(url.TrimEnd('/') + "/"), message.RequestUri!.OriginalString);
+                message.RequestUri = new Uri(new Uri(RequestBase(url).TrimEnd('/') + "/"), message.RequestUri!.OriginalString);
                 HttpResponseMessage response;
                 string body;
                 try
@@ -286,6 +331,21 @@ public sealed class EtsiKmeClient : IDisposable
                 {
                     failures.Add($"{url}: no answer within {_settings.TimeoutSeconds} s");
                     continue;
+                }
+                catch (HttpRequestException e) when (TlsConnectException.Find(e) is { } tls)
+                {
+                    switch (tls.Failure)
+                    {
+                        case TlsConnectFailure.ServerCertificateUntrusted or TlsConnectFailure.ClientCertificateRefused:
+                            throw new QKDLiteException(ErrorIds.KmeCertificateInvalid, QKDLiteErrorCategory.SecurityError,
+                                $"KME '{_settings.Name}' at {url}: {tls.Message}.", url, tls);
+                        case TlsConnectFailure.PostQuantumRefused:
+                            throw new QKDLiteException(ErrorIds.TlsPostQuantumRefused, QKDLiteErrorCategory.SecurityError,
+                                $"KME '{_settings.Name}' at {url} was refused because TlsProfile is PostQuantumOnly: {tls.Message}. Upgrade the KME, or use TlsProfile Hybrid to accept classical key exchange with it.", url, tls);
+                        default:
+                            failures.Add($"{url}: {tls.Message}");
+                            continue;
+                    }
                 }
                 catch (HttpRequestException e)
                 {
@@ -304,6 +364,7 @@ public sealed class EtsiKmeClient : IDisposable
                         continue;
                     }
                     LastUrl = url;
+                    if (_settings.TlsProfile == TlsProfile.Classical) _lastTls = new TlsSessionInfo(TlsProfile.Classical, null, null, false, null);
                     if (status == 200) return Parse(body);
                     throw Refused(status, body, url);
                 }
@@ -312,6 +373,10 @@ public sealed class EtsiKmeClient : IDisposable
         throw new QKDLiteException(ErrorIds.KmeUnavailable, QKDLiteErrorCategory.ResourceUnavailable,
             $"No KME of '{_settings.Name}' could serve the request: {string.Join("; ", failures)}.", _settings.Name);
     }
+
+    /// <summary>With BouncyCastle's TLS the handler must see http://: the connect callback has already secured the connection.</summary>
+    private string RequestBase(string url) =>
+        _settings.TlsProfile == TlsProfile.Classical ? url : new UriBuilder(url) { Scheme = Uri.UriSchemeHttp, Port = new Uri(url).Port }.Uri.ToString();
 
     private JsonDocument Parse(string body)
     {

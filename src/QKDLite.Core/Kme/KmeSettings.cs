@@ -1,5 +1,8 @@
 using System;
 using System.Collections.Generic;
+using System.Linq;
+using QKDLite.Core.Errors;
+using QKDLite.Core.Tls;
 
 namespace QKDLite.Core.Kme;
 
@@ -31,6 +34,43 @@ public sealed class KmeSettings
     /// <summary>Attempts over the whole URL list before giving up (with growing pauses between rounds).</summary>
     public int Rounds { get; set; } = 2;
 
+    /// <summary>
+    /// TLS towards the KME: Classical (the platform's TLS, the default), Hybrid (TLS 1.3 with a hybrid
+    /// ML-KEM group preferred, classical accepted) or PostQuantumOnly (a classical-only KME is refused).
+    /// </summary>
+    public TlsProfile TlsProfile { get; set; } = TlsProfile.Classical;
+    /// <summary>
+    /// Post-quantum groups offered with Hybrid and PostQuantumOnly, most preferred first (default
+    /// X25519MLKEM768; also SecP256r1MLKEM768, SecP384r1MLKEM1024, MLKEM768, MLKEM1024).
+    /// </summary>
+    public List<string>? TlsGroups { get; set; }
+
     /// <summary>The timeout as a TimeSpan.</summary>
     public TimeSpan Timeout => TimeSpan.FromSeconds(Math.Max(1, TimeoutSeconds));
+
+    /// <summary>The BouncyCastle codes of <see cref="TlsGroups"/> (the default group when none are named).</summary>
+    public IReadOnlyList<int> TlsGroupCodes() =>
+        (TlsGroups is null || TlsGroups.Count == 0 ? new List<string> { PostQuantumGroups.DefaultGroup } : TlsGroups)
+            .Select(name => PostQuantumGroups.TryGetPostQuantum(name, out var code) ? code : throw Invalid($"TlsGroups names '{name}', which is not a post-quantum group"))
+            .ToList();
+
+    /// <summary>Checks the TLS settings: a known profile, known post-quantum groups, each once, and groups only with a post-quantum profile.</summary>
+    public void Validate()
+    {
+        if (!Enum.IsDefined(typeof(TlsProfile), TlsProfile))
+            throw Invalid($"TlsProfile {(int)TlsProfile} is not one of {string.Join(", ", Enum.GetNames(typeof(TlsProfile)))}");
+        if (TlsGroups is null) return;
+        if (TlsProfile == TlsProfile.Classical && TlsGroups.Count > 0)
+            throw Invalid("TlsGroups applies to TlsProfile Hybrid or PostQuantumOnly; with Classical the platform's TLS chooses the group");
+        foreach (var name in TlsGroups)
+        {
+            if (!PostQuantumGroups.TryGetPostQuantum(name, out _))
+                throw Invalid($"TlsGroups names '{name}', which is not a post-quantum group; use {string.Join(", ", PostQuantumGroups.PostQuantumNames)}");
+        }
+        var duplicate = TlsGroups.GroupBy(n => n, StringComparer.OrdinalIgnoreCase).FirstOrDefault(g => g.Count() > 1);
+        if (duplicate is not null) throw Invalid($"TlsGroups names '{duplicate.Key}' more than once");
+    }
+
+    private QKDLiteException Invalid(string why) =>
+        new(ErrorIds.KmeConfigurationInvalid, QKDLiteErrorCategory.InvalidData, $"KME '{Name}': {why}.", Name);
 }

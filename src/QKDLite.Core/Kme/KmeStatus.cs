@@ -29,4 +29,12 @@ public sealed class KmeStatus
     public int MinKeySize { get; set; }
     /// <summary>Most additional slave SAEs (0: no multicast).</summary>
     public int MaxSaeIdCount { get; set; }
+    /// <summary>The TLS profile the KME was asked with.</summary>
+    public Tls.TlsProfile TlsProfile { get; set; }
+    /// <summary>"TLS 1.3" or "TLS 1.2" (Hybrid, PostQuantumOnly); null with Classical, whose platform TLS does not report it.</summary>
+    public string? TlsProtocol { get; set; }
+    /// <summary>The negotiated key-exchange group, e.g. X25519MLKEM768 (Hybrid, PostQuantumOnly); null with Classical.</summary>
+    public string? TlsGroup { get; set; }
+    /// <summary>True when the key exchange was hybrid or pure ML-KEM.</summary>
+    public bool PostQuantum { get; set; }
 }

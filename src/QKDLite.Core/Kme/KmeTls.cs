@@ -1,4 +1,5 @@
 using System;
+using System.Collections.Generic;
 using System.IO;
 using System.Linq;
 using System.Net.Security;
@@ -14,7 +15,11 @@ namespace QKDLite.Core.Kme;
 /// </summary>
 internal static class KmeTls
 {
-    public static X509Certificate2 LoadClientCertificate(KmeSettings settings)
+    /// <summary>
+    /// The SAE's certificate with its private key. <paramref name="exportable"/>: the key must leave the
+    /// platform for BouncyCastle's TLS (Hybrid and PostQuantumOnly), so a PFX is loaded exportable.
+    /// </summary>
+    public static X509Certificate2 LoadClientCertificate(KmeSettings settings, bool exportable = false)
     {
         var path = settings.ClientCertificate;
         if (path.StartsWith(StorePrefix, StringComparison.OrdinalIgnoreCase)) return FromStore(settings, path.Substring(StorePrefix.Length));
@@ -30,7 +35,7 @@ internal static class KmeTls
                 return (X509Certificate2)fromPem.Invoke(null, new object[] { path, settings.ClientKey })!;
             }
             var password = settings.ClientCertificatePasswordVariable is null ? null : Environment.GetEnvironmentVariable(settings.ClientCertificatePasswordVariable);
-            return new X509Certificate2(path, password, X509KeyStorageFlags.DefaultKeySet);
+            return new X509Certificate2(path, password, X509KeyStorageFlags.DefaultKeySet | (exportable ? X509KeyStorageFlags.Exportable : 0));
         }
         catch (Exception e) when (e is System.Security.Cryptography.CryptographicException or TargetInvocationException or IOException)
         {
@@ -92,10 +97,30 @@ internal static class KmeTls
     public static bool ServerIsTrusted(X509Certificate2? server, SslPolicyErrors errors, X509Certificate2 ca)
     {
         if (server is null || (errors & SslPolicyErrors.RemoteCertificateNameMismatch) != 0 || (errors & SslPolicyErrors.RemoteCertificateNotAvailable) != 0) return false;
+        return ChainsTo(server, Array.Empty<X509Certificate2>(), ca);
+    }
+
+    /// <summary>
+    /// The same check for a certificate received through BouncyCastle's TLS: null when it names
+    /// <paramref name="host"/> and chains to <paramref name="ca"/>, else why not.
+    /// </summary>
+    public static string? ServerProblem(X509Certificate2 server, IReadOnlyList<X509Certificate2> intermediates, string host, X509Certificate2 ca)
+    {
+        if (!Tls.ConnectCallbackHandler.NamesHost(server, host))
+            return $"its certificate '{server.Subject}' does not name the host '{host}'";
+        if (!ChainsTo(server, intermediates, ca))
+            return $"its certificate '{server.Subject}' (issuer '{server.Issuer}') does not chain to the CA '{ca.Subject}'";
+        return null;
+    }
+
+    /// <summary>True when <paramref name="server"/> chains to <paramref name="ca"/>, whatever the machine trusts.</summary>
+    public static bool ChainsTo(X509Certificate2 server, IReadOnlyList<X509Certificate2> intermediates, X509Certificate2 ca)
+    {
         using var chain = new X509Chain();
         chain.ChainPolicy.RevocationMode = X509RevocationMode.NoCheck;
         chain.ChainPolicy.VerificationFlags = X509VerificationFlags.AllowUnknownCertificateAuthority;
         chain.ChainPolicy.ExtraStore.Add(ca);
+        foreach (var intermediate in intermediates) chain.ChainPolicy.ExtraStore.Add(intermediate);
         if (!chain.Build(server))
         {
             // Only an untrusted (our own) root is acceptable here.
