@@ -24,6 +24,7 @@
         'Export-QuantumKey'
         'Import-QuantumKey'
         'Get-KmeStatus'
+        'Test-TlsEndpoint'
         'Start-EtsiServer'
         'Get-EtsiServer'
         'Stop-EtsiServer'

@@ -13,6 +13,7 @@ Describe 'Get-KmeStatus' {
         $kme = Start-TestKme -Directory (Join-Path $node 'kme') -ArgumentList @(
             '--key-size', '192', '--min-key-size', '128', '--max-key-size', '2048', '--max-key-per-request', '16',
             '--pool-size', '5000', '--max-key-count', '9000', '--max-sae-id-count', '2')
+        $pqKme = Start-TestKme -Directory (Join-Path $node 'kme-pq') -ArgumentList @('--tls', 'hybrid')
         $urlA = $kme.Info.kmeA.url
         $urlB = $kme.Info.kmeB.url
         $dead = 'https://127.0.0.1:9'
@@ -27,15 +28,25 @@ Describe 'Get-KmeStatus' {
             New-TestKmeSettings -Kme $kme -Name 'kme-failover' -Urls $dead, $urlA
             New-TestKmeSettings -Kme $kme -Name 'kme-down' -Urls $dead, $urlA -TimeoutSeconds 5 -Rounds 2
             New-TestKmeSettings -Kme $kme -Name 'Kme Spaced'
+            New-TestKmeSettings -Kme $pqKme -Name 'pq-hybrid' -TlsProfile Hybrid
+            New-TestKmeSettings -Kme $pqKme -Name 'pq-384' -TlsProfile PostQuantumOnly -TlsGroups SecP384r1MLKEM1024, X25519MLKEM768
+            New-TestKmeSettings -Kme $kme -Name 'pq-classical-hybrid' -TlsProfile Hybrid
+            New-TestKmeSettings -Kme $kme -Name 'pq-classical-pq' -TlsProfile PostQuantumOnly
+            New-TestKmeSettings -Kme $pqKme -Name 'pq-wrong-ca' -TlsProfile Hybrid -CaCertificate $pqKme.Info.wrongCaPem
         )
 
         function Get-KmeLog([string]$Side) {
             @(Invoke-TestKmeControl -Kme $kme -Path "control/$Side/requests")
         }
+
+        function Get-PqKmeLog([string]$Side) {
+            @(Invoke-TestKmeControl -Kme $pqKme -Path "control/$Side/requests")
+        }
     }
 
     AfterAll {
         Stop-TestKme -Kme $kme
+        Stop-TestKme -Kme $pqKme
         Remove-Item -Path "env:$pfxVariable" -ErrorAction Ignore
         Remove-TestNode -Path $node
     }
@@ -64,9 +75,14 @@ Describe 'Get-KmeStatus' {
             $status.MinKeySize | Should -Be 128
             $status.MaxSaeIdCount | Should -Be 2
             # Every property is asserted above: a new one needs a line here.
+            # The default profile: the platform's TLS, which reports no group.
+            $status.TlsProfile | Should -Be 'Classical'
+            $status.TlsProtocol | Should -BeNullOrEmpty
+            $status.TlsGroup | Should -BeNullOrEmpty
+            $status.PostQuantum | Should -BeFalse
             @($status.PSObject.Properties.Name | Sort-Object) | Should -Be @(
                 'Kme', 'KeySize', 'MasterSaeId', 'MaxKeyCount', 'MaxKeyPerRequest', 'MaxKeySize', 'MaxSaeIdCount',
-                'MinKeySize', 'SlaveSaeId', 'SourceKmeId', 'StoredKeyCount', 'TargetKmeId', 'Url' | Sort-Object)
+                'MinKeySize', 'PostQuantum', 'SlaveSaeId', 'SourceKmeId', 'StoredKeyCount', 'TargetKmeId', 'TlsGroup', 'TlsProfile', 'TlsProtocol', 'Url' | Sort-Object)
         }
 
         It 'asks KME A once, as SAE-A, for the status of the pair with SAE-B, and takes no keys' {
@@ -133,6 +149,55 @@ Describe 'Get-KmeStatus' {
             $result.Errors | Should -BeNullOrEmpty
             $outcome = $result.Output | Select-Object -First 1
             $outcome.Count | Should -Be 1234
+        }
+    }
+
+    Context 'post-quantum TLS profiles' {
+        BeforeEach {
+            $null = Invoke-TestKmeControl -Kme $pqKme -Path 'control/reset' -Method Post
+        }
+
+        It 'shows the profile, protocol and hybrid group of a Hybrid connection, and says so in verbose output' {
+            $out = Get-KmeStatus -Kme 'pq-hybrid' -PeerSaeId 'SAE-B' -Verbose 4>&1
+            $status = @($out | Where-Object { $_ -is [QKDLite.Core.Kme.KmeStatus] })[0]
+            $verbose = @($out | Where-Object { $_ -is [System.Management.Automation.VerboseRecord] }).Message -join "`n"
+            $status.MasterSaeId | Should -BeExactly 'SAE-A'
+            $status.TlsProfile | Should -Be 'Hybrid'
+            $status.TlsProtocol | Should -BeExactly 'TLS 1.3'
+            $status.TlsGroup | Should -BeExactly 'X25519MLKEM768'
+            $status.PostQuantum | Should -BeTrue
+            $verbose | Should -BeLike "*answered from $($pqKme.Info.kmeA.url) over TLS 1.3, group X25519MLKEM768 (post-quantum), TLS_AES_*"
+            $log = Get-PqKmeLog 'A'
+            $log.Count | Should -Be 1
+            $log[0].tlsGroup | Should -BeExactly 'X25519MLKEM768'
+            ($status | Format-List | Out-String) | Should -BeLike '*Tls*: TLS 1.3, X25519MLKEM768 (post-quantum)*'
+        }
+
+        It 'takes the first of the configured groups with PostQuantumOnly' {
+            $status = Get-KmeStatus -Kme 'pq-384' -PeerSaeId 'SAE-B'
+            $status.TlsProfile | Should -Be 'PostQuantumOnly'
+            $status.TlsGroup | Should -BeExactly 'SecP384r1MLKEM1024'
+            (Get-PqKmeLog 'A')[0].tlsGroup | Should -BeExactly 'SecP384r1MLKEM1024'
+        }
+
+        It 'falls back to a classical group with Hybrid towards a classical-only KME' {
+            $status = Get-KmeStatus -Kme 'pq-classical-hybrid' -PeerSaeId 'SAE-B'
+            $status.StoredKeyCount | Should -Be 1234
+            $status.TlsGroup | Should -BeExactly 'x25519'
+            $status.PostQuantum | Should -BeFalse
+        }
+
+        It 'refuses a classical-only KME with PostQuantumOnly (TlsPostQuantumRefused), before any request' {
+            $err = { Get-KmeStatus -Kme 'pq-classical-pq' -PeerSaeId 'SAE-B' } | Should -Throw -ErrorId "TlsPostQuantumRefused,$cmd" -PassThru
+            $err.CategoryInfo.Category | Should -Be 'SecurityError'
+            "$($err.TargetObject)" | Should -BeExactly $urlA
+            Get-KmeLog 'A' | Should -BeNullOrEmpty
+        }
+
+        It 'refuses a hybrid KME whose certificate does not chain to the configured CA (KmeCertificateInvalid)' {
+            $err = { Get-KmeStatus -Kme 'pq-wrong-ca' -PeerSaeId 'SAE-B' } | Should -Throw -ErrorId "KmeCertificateInvalid,$cmd" -PassThru
+            $err.Exception.Message | Should -BeLike '*does not chain to the CA*'
+            Get-PqKmeLog 'A' | Should -BeNullOrEmpty
         }
     }
 

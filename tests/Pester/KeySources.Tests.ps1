@@ -15,6 +15,8 @@ Describe 'New-QuantumKey key sources' {
 
         # max_key_per_request 4: a request for 6 keys takes two calls.
         $kme = Start-TestKme -Directory (Join-Path $node 'kme') -ArgumentList @('--max-key-per-request', '4')
+        # A second pair speaking hybrid (ML-KEM) TLS 1.3, for the post-quantum TLS profiles.
+        $pqKme = Start-TestKme -Directory (Join-Path $node 'kme-pq') -ArgumentList @('--max-key-per-request', '4', '--tls', 'hybrid')
         $pfxVariable = 'QKDLITE_TEST_KME_PFX_PASSWORD'
         $apiKeyVariable = 'QKDLITE_TEST_QRNG_API_KEY'
         $env:QKDLITE_TEST_KME_PFX_PASSWORD = $kme.Info.pfxPassword
@@ -39,6 +41,9 @@ Describe 'New-QuantumKey key sources' {
         Set-TestKeySource -Kme @(
             New-TestKmeSettings -Kme $kme -Name 'LinkA' -Client 'SAE-A' -Side A
             New-TestKmeSettings -Kme $kme -Name 'LinkB' -Client 'SAE-B' -Side B -Certificate PfxWithPassword -PasswordVariable $pfxVariable
+            New-TestKmeSettings -Kme $pqKme -Name 'PqLinkA' -Client 'SAE-A' -Side A -TlsProfile Hybrid
+            New-TestKmeSettings -Kme $pqKme -Name 'PqLinkB' -Client 'SAE-B' -Side B -Certificate Pfx -TlsProfile PostQuantumOnly -TlsGroups SecP256r1MLKEM768
+            New-TestKmeSettings -Kme $kme -Name 'PqClassical' -Client 'SAE-A' -Side A -TlsProfile PostQuantumOnly
         ) -Qrng @(
             @{ Name = 'qrng-file'; Device = $file.Path }
             @{ Name = 'qrng-consumed'; Device = $consumed.Path }
@@ -60,6 +65,10 @@ Describe 'New-QuantumKey key sources' {
 
         function Get-KmeLog([string]$Side) {
             @(Invoke-TestKmeControl -Kme $kme -Path "control/$Side/requests")
+        }
+
+        function Get-PqKmeLog([string]$Side) {
+            @(Invoke-TestKmeControl -Kme $pqKme -Path "control/$Side/requests")
         }
 
         function Get-Pool {
@@ -86,6 +95,7 @@ Describe 'New-QuantumKey key sources' {
 
     AfterAll {
         Stop-TestKme -Kme $kme
+        Stop-TestKme -Kme $pqKme
         Remove-Item -Path "env:$pfxVariable", "env:$apiKeyVariable" -ErrorAction Ignore
         Remove-TestNode -Path $node
     }
@@ -170,6 +180,47 @@ Describe 'New-QuantumKey key sources' {
             $err.Exception.Message | Should -BeLike '*not found*'
             Get-TestTokenState -TokenLabel 'Replay' | Should -BeExactly $state
             (Get-KeyCount -TokenLabel 'Replay' -KeyId 'LINK').Count | Should -Be 0
+        }
+    }
+
+    Context 'over hybrid post-quantum TLS (TlsProfile Hybrid as master, PostQuantumOnly as slave)' {
+        BeforeAll {
+            $null = Invoke-TestKmeControl -Kme $pqKme -Path 'control/reset' -Method Post
+            $pqOut = @(New-QuantumKey -TokenLabel 'NodeA' -KeyId 'PQLINK' -Source Kme -Kme 'PqLinkA' -SlaveSaeId 'SAE-B' -Count 6 -Verbose 4>&1)
+            $pqMaster = @($pqOut | Where-Object { $_ -is [QKDLite.Core.Keys.QuantumKeyInfo] })
+            $pqSlaveOut = @(New-QuantumKey -TokenLabel 'NodeB' -KeyId 'PQLINK' -Source Kme -Kme 'PqLinkB' -MasterSaeId 'SAE-A' -Label $pqMaster.Label -Verbose 4>&1)
+            $pqSlave = @($pqSlaveOut | Where-Object { $_ -is [QKDLite.Core.Keys.QuantumKeyInfo] })
+        }
+
+        It 'master and slave store the same keys, taken over the group each configured' {
+            $pqMaster.Count | Should -Be 6
+            $pqSlave.Label | Should -Be $pqMaster.Label
+            $pqSlave.CheckValue | Should -Be $pqMaster.CheckValue
+            foreach ($key in $pqMaster) { Get-KeyHex 'NodeB' $key.Label | Should -BeExactly (Get-KeyHex 'NodeA' $key.Label) }
+            $logA = Get-PqKmeLog 'A'
+            $logB = Get-PqKmeLog 'B'
+            $logA.Count | Should -Be 3
+            @($logA.tlsGroup | Select-Object -Unique) | Should -Be @('X25519MLKEM768')
+            @($logB | Where-Object { $_.target -like '*/dec_keys' }).Count | Should -Be 2
+            @($logB.tlsGroup | Select-Object -Unique) | Should -Be @('SecP256r1MLKEM768')
+        }
+
+        It 'verbose output names the negotiated group' {
+            $masterVerbose = @($pqOut | Where-Object { $_ -is [System.Management.Automation.VerboseRecord] }).Message -join "`n"
+            $masterVerbose | Should -BeLike '*delivered 4 key(s) over TLS 1.3, group X25519MLKEM768 (post-quantum)*(Hybrid profile)*'
+            $slaveVerbose = @($pqSlaveOut | Where-Object { $_ -is [System.Management.Automation.VerboseRecord] }).Message -join "`n"
+            $slaveVerbose | Should -BeLike '*delivered 6 key(s) over TLS 1.3, group SecP256r1MLKEM768 (post-quantum)*(PostQuantumOnly profile)*'
+        }
+
+        It 'PostQuantumOnly towards the classical-only KME is refused (TlsPostQuantumRefused) and stores nothing' {
+            Reset-Kme
+            $state = Get-TestTokenState -TokenLabel 'Replay'
+            $err = { New-QuantumKey -TokenLabel 'Replay' -KeyId 'PQ' -Source Kme -Kme 'PqClassical' -SlaveSaeId 'SAE-B' -Count 2 } |
+                Should -Throw -ErrorId "TlsPostQuantumRefused,$cmd" -PassThru
+            $err.CategoryInfo.Category | Should -Be 'SecurityError'
+            $err.Exception.Message | Should -BeLike '*PostQuantumOnly*TlsProfile Hybrid*'
+            Get-TestTokenState -TokenLabel 'Replay' | Should -BeExactly $state
+            Get-KmeLog 'A' | Should -BeNullOrEmpty
         }
     }
 

@@ -664,7 +664,9 @@ function New-TestKmeSettings {
         [string]$PasswordVariable,
         [string]$CaCertificate,
         [int]$TimeoutSeconds,
-        [int]$Rounds
+        [int]$Rounds,
+        [ValidateSet('Classical', 'Hybrid', 'PostQuantumOnly')][string]$TlsProfile,
+        [string[]]$TlsGroups
     )
     $entry = $Kme.Info.clients.$Client
     $settings = [ordered]@{
@@ -681,6 +683,8 @@ function New-TestKmeSettings {
     if ($PasswordVariable) { $settings.ClientCertificatePasswordVariable = $PasswordVariable }
     if ($PSBoundParameters.ContainsKey('TimeoutSeconds')) { $settings.TimeoutSeconds = $TimeoutSeconds }
     if ($PSBoundParameters.ContainsKey('Rounds')) { $settings.Rounds = $Rounds }
+    if ($TlsProfile) { $settings.TlsProfile = $TlsProfile }
+    if ($TlsGroups) { $settings.TlsGroups = @($TlsGroups) }
     $settings
 }
 

@@ -161,7 +161,7 @@ internal static class Program
         List<(string Key, string Role, TestCertificate Certificate)> clients)
     {
         var caPem = pki.WriteCaPem(directory, "ca");
-        var wrongCaPem = pki.Unrelated.WriteCaPem(directory, "wrong-ca");
+        var wrongCaPem = pki.Unrelated.WriteCaPem(directory, "unrelated-ca"); // not "wrong-ca": that client's files would overwrite it
         var password = parsed.PfxPassword ?? Convert.ToHexString(RandomNumberGenerator.GetBytes(12)).ToLowerInvariant();
         var now = DateTimeOffset.UtcNow;
 

@@ -175,6 +175,8 @@ public static class ErrorIds
     public const string TlsProfileNotSupported = nameof(TlsProfileNotSupported);
     /// <summary>The client certificate's private key cannot be exported to the post-quantum TLS stack (a non-exportable store key), or its key type is not supported.</summary>
     public const string TlsClientKeyUnusable = nameof(TlsClientKeyUnusable);
+    /// <summary>A TLS endpoint to test is not an https:// URI with a host.</summary>
+    public const string TlsEndpointInvalid = nameof(TlsEndpointInvalid);
     /// <summary>A TLS endpoint refused the connection, or its host name could not be resolved.</summary>
     public const string TlsEndpointUnreachable = nameof(TlsEndpointUnreachable);
     /// <summary>A TLS endpoint did not complete the connection and handshake within the time allowed.</summary>

@@ -48,6 +48,12 @@ public sealed class KmeSettings
     /// <summary>The timeout as a TimeSpan.</summary>
     public TimeSpan Timeout => TimeSpan.FromSeconds(Math.Max(1, TimeoutSeconds));
 
+    /// <summary>Loads the CA certificate this entry names (PEM or DER).</summary>
+    public System.Security.Cryptography.X509Certificates.X509Certificate2 LoadCa() => KmeTls.LoadCa(this);
+
+    /// <summary>Loads the client certificate with its private key; <paramref name="exportable"/> for Hybrid and PostQuantumOnly, whose TLS stack needs the key.</summary>
+    public System.Security.Cryptography.X509Certificates.X509Certificate2 LoadClientCertificate(bool exportable) => KmeTls.LoadClientCertificate(this, exportable);
+
     /// <summary>The BouncyCastle codes of <see cref="TlsGroups"/> (the default group when none are named).</summary>
     public IReadOnlyList<int> TlsGroupCodes() =>
         (TlsGroups is null || TlsGroups.Count == 0 ? new List<string> { PostQuantumGroups.DefaultGroup } : TlsGroups)

@@ -40,6 +40,10 @@ internal static class ConnectCallbackHandler
     public static bool NamesHost(System.Security.Cryptography.X509Certificates.X509Certificate2 certificate, string host) =>
         (bool)MatchesHostname!.Invoke(certificate, new object[] { host.Trim('[', ']'), true, true })!;
 
+    /// <summary>As <see cref="NamesHost"/>, or null where the runtime cannot tell (before .NET 7).</summary>
+    public static bool? NamesHostOrNull(System.Security.Cryptography.X509Certificates.X509Certificate2 certificate, string host) =>
+        MatchesHostname is null ? null : NamesHost(certificate, host);
+
     /// <summary>A handler whose connections are made by <paramref name="connect"/>(host, port, cancellation).</summary>
     public static HttpMessageHandler Create(Func<string, int, CancellationToken, Task<Stream>> connect)
     {

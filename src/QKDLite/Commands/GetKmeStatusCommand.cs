@@ -6,7 +6,7 @@ using QKDLite.Core.Kme;
 
 namespace QKDLite.Commands;
 
-/// <summary>Shows a KME's ETSI GS QKD 014 status for an SAE pair: key counts, sizes and limits.</summary>
+/// <summary>Shows a KME's ETSI GS QKD 014 status for an SAE pair: key counts, sizes and limits, and the TLS profile and group the connection used.</summary>
 [Cmdlet(VerbsCommon.Get, "KmeStatus")]
 [OutputType(typeof(KmeStatus))]
 public sealed class GetKmeStatusCommand : QKDLiteCmdlet
@@ -34,7 +34,7 @@ public sealed class GetKmeStatusCommand : QKDLiteCmdlet
         {
             using var client = new EtsiKmeClient(settings);
             var status = client.GetStatusAsync(PeerSaeId, _stopping.Token).GetAwaiter().GetResult();
-            WriteVerbose($"KME '{settings.Name}' answered from {client.LastUrl}.");
+            WriteVerbose($"KME '{settings.Name}' answered from {client.LastUrl} over {client.LastTls?.Describe()}.");
             return status;
         }));
     }

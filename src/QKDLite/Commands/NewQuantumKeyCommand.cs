@@ -157,7 +157,7 @@ public sealed class NewQuantumKeyCommand : KeyStoreCmdlet
             while (Terminating(() => batch.MoveNext()))
             {
                 var keys = batch.Current;
-                WriteVerbose($"KME '{settings.Name}' at {client.LastUrl} delivered {keys.Count} key(s).");
+                WriteVerbose($"KME '{settings.Name}' at {client.LastUrl} delivered {keys.Count} key(s) over {client.LastTls?.Describe()}.");
                 StoreKmeKeys(store, keys, keys.Select(k => k.KeyId).ToList(), stored, count);
                 stored += keys.Count;
             }
@@ -166,7 +166,7 @@ public sealed class NewQuantumKeyCommand : KeyStoreCmdlet
         var fetched = Terminating(() =>
         {
             var received = client.GetKeysWithIdsAsync(MasterSaeId, wanted!, sizeBits, _stopping.Token).GetAwaiter().GetResult();
-            WriteVerbose($"KME '{settings.Name}' at {client.LastUrl} delivered {received.Count} key(s).");
+            WriteVerbose($"KME '{settings.Name}' at {client.LastUrl} delivered {received.Count} key(s) over {client.LastTls?.Describe()}.");
             return received;
         });
         // As slave, the labels are the ones given and checked (the KME may spell key_IDs in another case).
