@@ -226,9 +226,9 @@ public sealed class HybridTlsClientTests : IClassFixture<HybridKmeFixture>
     }
 
     [Fact]
-    public async Task An_RSA_client_certificate_signs_with_RSA_PSS()
+    public async Task An_RSA_client_certificate_is_presented_through_BouncyCastle()
     {
-        // An RSA SAE certificate issued by the (ECDSA) test CA: TLS 1.3 allows only RSA-PSS for it.
+        // An RSA SAE certificate issued by the (ECDSA) test CA, whose key signs with RSA-PSS in TLS 1.3.
         using var rsa = System.Security.Cryptography.RSA.Create(2048);
         var request = new CertificateRequest("CN=SAE-A", rsa, System.Security.Cryptography.HashAlgorithmName.SHA256, System.Security.Cryptography.RSASignaturePadding.Pkcs1);
         request.CertificateExtensions.Add(new X509EnhancedKeyUsageExtension([new System.Security.Cryptography.Oid("1.3.6.1.5.5.7.3.2")], false));
