@@ -65,7 +65,8 @@ public sealed class HybridTlsClientTests : IClassFixture<HybridKmeFixture>
     {
         Name = "link-pq", SaeId = "SAE-A", Urls = [kme.BaseUri.ToString()],
         ClientCertificate = _f.SaeA.CertificatePem, ClientKey = _f.SaeA.PrivateKeyPem, CaCertificate = _f.Ca,
-        TimeoutSeconds = 30, Rounds = 1, TlsProfile = profile, // a bound for a loaded machine, not a timing check TlsGroups = groups.Length == 0 ? null : [.. groups],
+        // TimeoutSeconds is a bound for a loaded machine, not a timing check.
+        TimeoutSeconds = 30, Rounds = 1, TlsProfile = profile, TlsGroups = groups.Length == 0 ? null : [.. groups],
     };
 
     [Theory]
