@@ -39,6 +39,8 @@ public sealed class NodeConfiguration
 
     /// <summary>The remote sites this node replicates to.</summary>
     public ReplicationSettings? Replication { get; set; }
+    /// <summary>The keyIDs the scheduled maintenance job keeps stocked on this node and its remote sites.</summary>
+    public MaintenanceSettings? Maintenance { get; set; }
 
     /// <summary>The KME configuration with this name (case-insensitive).</summary>
     public Kme.KmeSettings Kme(string name, string file) =>
@@ -72,6 +74,7 @@ public sealed class NodeConfiguration
             configuration.KeyStore?.Validate(full);
             configuration.EtsiServer?.Validate(full);
             configuration.Replication?.Validate(full);
+            configuration.Maintenance?.Validate(full, configuration.Qrngs?.Select(q => q.Name) ?? Enumerable.Empty<string>());
             return configuration;
         }
         catch (JsonException e)

@@ -185,4 +185,6 @@ public static class ErrorIds
     public const string TlsEndpointCertificateUntrusted = nameof(TlsEndpointCertificateUntrusted);
     /// <summary>The TLS handshake failed for another reason (alert from the peer, not TLS at all, no common cipher suite).</summary>
     public const string TlsHandshakeFailed = nameof(TlsHandshakeFailed);
+    /// <summary>The Maintenance section of the node configuration is not valid (the message names the entry and the problem).</summary>
+    public const string MaintenanceConfigurationInvalid = nameof(MaintenanceConfigurationInvalid);
 }
