@@ -127,7 +127,8 @@ function New-ReplicatedQuantumKey {
         $remoteKme = @{ KeyId = $KeyId; Size = $Size; MasterSaeId = $masterSaeId }
     }
     else {
-        $labels = if ($Label) { @($Label) } else { @(1..$Count | ForEach-Object { [guid]::NewGuid().ToString() }) }
+        # @() around the whole if: an if statement unrolls a one-element array into a string, which has no Count under strict mode.
+        $labels = @(if ($Label) { $Label } else { 1..$Count | ForEach-Object { [guid]::NewGuid().ToString() } })
         if ($Label -and $PSBoundParameters.ContainsKey('Count') -and $Count -ne $labels.Count) {
             $PSCmdlet.ThrowTerminatingError((New-ReplicationError -ErrorId 'KeyLabelCountMismatch' -Category InvalidArgument `
                         -Message "$($labels.Count) labels were given for $Count keys; give one label per key or none. Nothing was created." -Target $Count))
