@@ -45,6 +45,9 @@
         'Resume-QuantumKeyReplication'
         'Get-QuantumKeyReplication'
         'Get-ReplicationRemote'
+        'Invoke-QuantumKeyMaintenance'
+        'Register-QuantumKeyMaintenance'
+        'Unregister-QuantumKeyMaintenance'
     )
     AliasesToExport        = @()
     VariablesToExport      = @()

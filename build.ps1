@@ -152,6 +152,8 @@ function Invoke-BootstrapTask {
             'softhsm2'       = '/usr/lib/softhsm/libsofthsm2.so', '/usr/bin/softhsm2-util'
             'opensc'         = @('/usr/bin/pkcs11-tool')
             'openssh-server' = @('/usr/sbin/sshd')
+            # crontab: the scheduled maintenance tests register and remove a real crontab entry.
+            'cron'           = @('/usr/bin/crontab')
         }
         $missing = @($required.Keys | Where-Object {
                 @($required[$_] | Where-Object { -not (Test-Path -LiteralPath $_) }).Count -gt 0

@@ -24,4 +24,7 @@ Export-ModuleMember -Function @(
     'Resume-QuantumKeyReplication'
     'Get-QuantumKeyReplication'
     'Get-ReplicationRemote'
+    'Invoke-QuantumKeyMaintenance'
+    'Register-QuantumKeyMaintenance'
+    'Unregister-QuantumKeyMaintenance'
 )
