@@ -14,6 +14,8 @@
     (e) QKDLite_ETSI on 127.0.0.1 with keep-alive mutual TLS: status requests per second, and keys per
         second delivered by enc_keys (one key per request) against the raw rate at which the store can
         read and destroy the same number of keys, A B B A; latency p50/p99 from tests/Benchmarks/EtsiLoad.
+    (f) Full TLS handshakes per second and keep-alive status requests per second through QKDLite's KME
+        client, Hybrid (X25519MLKEM768 over BouncyCastle) against Classical (platform TLS), A B B A.
     (g) New-ReplicatedQuantumKey -Count N to one remote in one transaction over a real loopback sshd
         (post-quantum key exchange, session setup included), against the raw wrap + unwrap of N keys
         into the remote's store, A B B A (Measure-Replication.ps1, in a process of its own).
@@ -29,6 +31,8 @@ param(
     # single block can land on a burst of load that favours one side.
     [int] $Rounds = 3,
     [int] $StatusRequests = 20000,
+    # (f) full handshakes per profile and run.
+    [int] $Handshakes = 300,
     [int] $Connections = 8
 )
 $ErrorActionPreference = 'Stop'
@@ -198,6 +202,30 @@ try {
     $encRate = $enc1.perSecond
     $encRatio = $encRate / $takeRawRate
 
+    # (f) Hybrid against Classical TLS: two servers on the same token, one per profile, each in a
+    # folder of its own (state file, audit log); QKDLite's own KME client on both, A B B A.
+    $tlsServers = @{}
+    foreach ($profile in 'Classical', 'Hybrid') {
+        $folder = Join-Path $data "etsi-$profile"
+        $null = New-Item -ItemType Directory -Path $folder
+        $etsiNode.EtsiServer.TlsProfile = $profile
+        $etsiNode | ConvertTo-Json -Depth 5 | Set-Content (Join-Path $folder 'node.json')
+        $tlsServers[$profile] = Start-EtsiServer -ConfigurationPath (Join-Path $folder 'node.json')
+    }
+    try {
+        $tlsRuns = foreach ($profile in 'Classical', 'Hybrid', 'Hybrid', 'Classical') {
+            Invoke-Load @('tls', $tlsServers[$profile].Url, $pkiDir, 'SAE-B', $profile, "$Handshakes", "$StatusRequests", "$Connections")
+        }
+    }
+    finally {
+        $tlsServers.Values | Stop-EtsiServer
+    }
+    $tlsRuns | ForEach-Object { Write-Host ('(f) {0}: {1:N0} handshakes/s, {2:N0} keep-alive requests/s, group {3}' -f $_.profile, $_.handshakesPerSecond, $_.requestsPerSecond, $(if ($_.group) { $_.group } else { 'not reported (platform TLS)' })) }
+    $classicalTls = @($tlsRuns | Where-Object profile -eq 'Classical')
+    $hybridTls = @($tlsRuns | Where-Object profile -eq 'Hybrid')
+    $handshakeRatio = ($hybridTls | Measure-Object handshakesPerSecond -Average).Average / ($classicalTls | Measure-Object handshakesPerSecond -Average).Average
+    $keepAliveRatio = ($hybridTls | Measure-Object requestsPerSecond -Average).Average / ($classicalTls | Measure-Object requestsPerSecond -Average).Average
+
     # (g) Replication to one remote, in a process of its own (own tokens, own sshd), bounded in time.
     $replicationInfo = [Diagnostics.ProcessStartInfo]::new((Get-Process -Id $PID).Path)
     $pwshArguments = @('-NoProfile', '-NonInteractive', '-File', (Join-Path $PSScriptRoot 'Measure-Replication.ps1'), '-KeyCount', "$KeyCount", '-RawTool', $rawTool)
@@ -255,6 +283,10 @@ try {
         [pscustomobject]@{ Benchmark = "(e) QKDLite_ETSI status, $Connections keep-alive connections"; Figure = '{0:N0} requests/s, p50 {1:N2} ms, p99 {2:N2} ms' -f $statusRun.perSecond, $statusRun.p50, $statusRun.p99; Ratio = ''; Target = '>= 5,000/s' }
         [pscustomobject]@{ Benchmark = "(e) $KeyCount keys: raw read + destroy"; Figure = '{0:N0} keys/s' -f $takeRawRate; Ratio = ''; Target = '' }
         [pscustomobject]@{ Benchmark = "(e) $KeyCount keys: enc_keys, one per request"; Figure = '{0:N0} keys/s, p50 {1:N2} ms, p99 {2:N2} ms' -f $encRate, $enc1.p50, $enc1.p99; Ratio = '{0:N2}x raw' -f $encRatio; Target = '>= 0.80x' }
+        [pscustomobject]@{ Benchmark = '(f) full handshakes, Classical'; Figure = '{0:N0} /s' -f ($classicalTls | Measure-Object handshakesPerSecond -Average).Average; Ratio = ''; Target = '' }
+        [pscustomobject]@{ Benchmark = "(f) full handshakes, Hybrid ($($hybridTls[0].group))"; Figure = '{0:N0} /s' -f ($hybridTls | Measure-Object handshakesPerSecond -Average).Average; Ratio = '{0:N2}x classical' -f $handshakeRatio; Target = '>= 0.50x' }
+        [pscustomobject]@{ Benchmark = "(f) keep-alive status, Classical, $Connections connections"; Figure = '{0:N0} /s' -f ($classicalTls | Measure-Object requestsPerSecond -Average).Average; Ratio = ''; Target = '' }
+        [pscustomobject]@{ Benchmark = "(f) keep-alive status, Hybrid, $Connections connections"; Figure = '{0:N0} /s' -f ($hybridTls | Measure-Object requestsPerSecond -Average).Average; Ratio = '{0:N2}x classical' -f $keepAliveRatio; Target = '>= 0.80x' }
         [pscustomobject]@{ Benchmark = "(g) $KeyCount keys to one remote: raw wrap + unwrap"; Figure = '{0:N0} keys/s' -f $replRawRate; Ratio = ''; Target = '' }
         [pscustomobject]@{ Benchmark = "(g) $KeyCount keys to one remote: New-ReplicatedQuantumKey over SSH"; Figure = '{0:N0} keys/s' -f $replCmdRate; Ratio = '{0:N2}x raw' -f $replRatio; Target = '>= 0.70x' }
     )

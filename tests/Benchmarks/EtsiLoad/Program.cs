@@ -2,6 +2,10 @@
 //   pki    <dir>                                          CA, server (127.0.0.1) and SAE-A/SAE-B client certificates as PEM
 //   status <url> <dir> <slave> <requests> <connections>   GET status over keep-alive mutual TLS
 //   enc    <url> <dir> <slave> <keys> <connections>       POST enc_keys for one key per request until <keys> arrived
+//   tls    <url> <dir> <slave> <profile> <handshakes> <requests> <connections>
+//          through QKDLite's KME client with TLS profile Classical or Hybrid: <handshakes> status calls
+//          each on a new connection (a full handshake each), then <requests> status calls over
+//          <connections> keep-alive connections; reports both rates and the negotiated group
 using System;
 using System.Collections.Generic;
 using System.Diagnostics;
@@ -24,6 +28,11 @@ if (mode == "pki")
     return;
 }
 var (url, dir, slave) = (args[1].TrimEnd('/'), args[2], args[3]);
+if (mode == "tls")
+{
+    await TlsComparison.RunAsync(url, dir, slave, Enum.Parse<QKDLite.Core.Tls.TlsProfile>(args[4]), int.Parse(args[5]), int.Parse(args[6]), int.Parse(args[7]));
+    return;
+}
 var total = int.Parse(args[4]);
 var connections = int.Parse(args[5]);
 using var client = Client(dir, connections);
