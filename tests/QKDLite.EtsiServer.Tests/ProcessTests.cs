@@ -22,6 +22,9 @@ public sealed class ProcessTests : IClassFixture<TestToken>, IDisposable
 {
     private const int SigInt = 2;
     private const int SigTerm = 15;
+    // How long a stopping server may take to exit before the test gives up: a bound for a hung
+    // process, generous because other test classes load the machine meanwhile (200 TLS connections).
+    private static readonly TimeSpan ExitBound = TimeSpan.FromSeconds(60);
     private readonly TestToken _token;
     private readonly string _dir = Directory.CreateTempSubdirectory("qkdlite-etsi-process-").FullName;
 
@@ -112,7 +115,7 @@ public sealed class ProcessTests : IClassFixture<TestToken>, IDisposable
             Assert.Equal([labels[2]], _token.Store.List("pool-process").Select(k => k.Label));
 
             Assert.Equal(0, Kill(process.Id, SigTerm));
-            using var exit = new CancellationTokenSource(TimeSpan.FromSeconds(20));
+            using var exit = new CancellationTokenSource(ExitBound);
             await process.WaitForExitAsync(exit.Token);
 
             Assert.Equal(0, process.ExitCode);
@@ -144,7 +147,7 @@ public sealed class ProcessTests : IClassFixture<TestToken>, IDisposable
             Assert.False(File.Exists(DefaultStateFile));
 
             Assert.Equal(0, Kill(process.Id, SigInt));
-            using var exit = new CancellationTokenSource(TimeSpan.FromSeconds(20));
+            using var exit = new CancellationTokenSource(ExitBound);
             await process.WaitForExitAsync(exit.Token);
 
             Assert.Equal(0, process.ExitCode);
@@ -196,7 +199,7 @@ public sealed class ProcessTests : IClassFixture<TestToken>, IDisposable
             }
 
             Assert.Equal("STOPPING=1", await ReceiveNotificationAsync(notifySocket, manager, errors));
-            using var exit = new CancellationTokenSource(TimeSpan.FromSeconds(20));
+            using var exit = new CancellationTokenSource(ExitBound);
             await manager.WaitForExitAsync(exit.Token);
             Assert.Equal(0, manager.ExitCode);
             Assert.False(File.Exists(DefaultStateFile));
@@ -256,7 +259,7 @@ public sealed class ProcessTests : IClassFixture<TestToken>, IDisposable
             Assert.False((await RawTls.HelloAsync(port, RawTls.Tls11)).IsServerHello);
 
             Assert.Equal(0, Kill(process.Id, SigTerm));
-            using var exit = new CancellationTokenSource(TimeSpan.FromSeconds(20));
+            using var exit = new CancellationTokenSource(ExitBound);
             await process.WaitForExitAsync(exit.Token);
             Assert.Equal(0, process.ExitCode);
         }
