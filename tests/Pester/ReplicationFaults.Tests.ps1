@@ -309,12 +309,12 @@ Describe 'Fault sweep' {
         $random = [System.Random]::new($seed)
         $steps = 'Begun', 'Prepared:local', 'Prepared:siteB', 'Prepared:siteC', 'Decided', 'Finished:local', 'Finished:siteB', 'Finished:siteC'
         $operations = 'Create', 'Import', 'Delete'
-        # In CI: every step of delete, and the remote roles' steps of create and import (Replication.Tests.ps1
-        # kills create and import at this node's steps with one remote). A soak run covers every step of
-        # every operation, then draws at random.
+        # In CI: every step of delete, and for create and import a remote site's prepare and another's
+        # finish (Replication.Tests.ps1 kills create and import at this node's steps with one remote).
+        # A soak run covers every step of every operation, then draws at random.
         $plan = @(foreach ($operation in $operations) {
                 foreach ($step in $steps) {
-                    if ($iterations -gt 1 -or $operation -eq 'Delete' -or $step -match 'site') { [pscustomobject]@{ Operation = $operation; Step = $step } }
+                    if ($iterations -gt 1 -or $operation -eq 'Delete' -or $step -in 'Prepared:siteB', 'Finished:siteC') { [pscustomobject]@{ Operation = $operation; Step = $step } }
                 }
             })
         for ($i = 2; $i -le $iterations; $i++) {
@@ -373,7 +373,9 @@ Describe 'Fault sweep' {
     }
 
     It 'the coordinator died at each step before reporting, with its transaction journalled' {
-        $crashes.Count | Should -BeGreaterOrEqual 16
+        # Every step of delete, and two remote steps each of create and import (more in a soak run).
+        $crashes.Count | Should -BeGreaterOrEqual 12
+        $crashes.Count | Should -Be $plan.Count
         foreach ($crash in $crashes) {
             $nodes = ($crash.Entry.Nodes | ForEach-Object { "$($_.Node) $($_.Phase) $($_.Error)" }) -join '; '
             $crash.Child.TerminatingError | Should -BeNullOrEmpty -Because "$($crash.Operation) at $($crash.Step) was to be killed there, not stopped by an error ($($crash.Child.TerminatingError.Message); $nodes)"
@@ -438,12 +440,15 @@ Describe 'Connections cut and remotes down' {
         # One child process runs every operation with its SSH connections cut at one step each; the
         # coordinator reopens a broken session once (every step is idempotent), so each either
         # commits or aborts, and recovery finishes what could not be carried out.
-        # In CI the three distinct gaps: before site C's prepare, before any commit, before site C's commit.
+        # In CI the three distinct gaps, one operation each: before site C's prepare, before any commit,
+        # before site C's commit. A soak run cuts every operation at every gap.
         $soak = $env:QKDLITE_SOAK_ITERATIONS -and [int]$env:QKDLITE_SOAK_ITERATIONS -gt 1
         $cutSteps = if ($soak) { 'Prepared:siteB', 'Prepared:siteC', 'Decided', 'Finished:local', 'Finished:siteB' } else { 'Prepared:siteB', 'Decided', 'Finished:siteB' }
         $cases = [System.Collections.Generic.List[object]]::new()
-        foreach ($operation in 'Create', 'Import', 'Delete') {
-            foreach ($step in $cutSteps) {
+        $operations = 'Create', 'Import', 'Delete'
+        foreach ($operation in $operations) {
+            $stepsHere = if ($soak) { $cutSteps } else { $cutSteps[[array]::IndexOf($operations, $operation)] }
+            foreach ($step in $stepsHere) {
                 $blocks = New-SourceBlock
                 if ($operation -eq 'Delete') { $null = $blocks | Import-ReplicatedQuantumKey -Node $reuse }
                 $labels = if ($operation -eq 'Create') { @([guid]::NewGuid().ToString(), [guid]::NewGuid().ToString()) } else { @($blocks.Label) }
