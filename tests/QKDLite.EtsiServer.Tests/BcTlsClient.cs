@@ -97,6 +97,16 @@ internal sealed class BcTestTlsClient : DefaultTlsClient
 /// <summary>Connects BouncyCastle TLS clients to the server, alone or under an <see cref="HttpClient"/>.</summary>
 internal static class BcTls
 {
+    // This blocking-mode client holds a pool thread per pending read and handshake, and the servers
+    // under test run in this process on the same pool: with a hundred connections at once the pool
+    // would starve them (handshakes and requests stalled until the client's timeouts). Threads are
+    // made available at once instead of being injected slowly.
+    static BcTls()
+    {
+        ThreadPool.GetMinThreads(out var workers, out var completion);
+        if (workers < 256) ThreadPool.SetMinThreads(256, completion);
+    }
+
 
     /// <summary>A finished handshake: the client (negotiated group, version) and the protocol to talk through.</summary>
     public sealed record Connection(BcTestTlsClient Client, TlsClientProtocol Protocol, Socket Socket) : IDisposable
