@@ -89,30 +89,8 @@ public sealed partial class Pkcs11KeyStore
         var transport = Verify(session, index, block, out var present);
         if (present is not null) return (present, false);
         if (!confirm(new KeyBlock(header, blockText.Trim()))) return (null, false);
-        var f = Pkcs11Libraries.Factory.MechanismFactory;
-        var isAes = KeyCheckValue.IsAesSize(header.SizeBits);
         var record = new KeyRecord(header.KeyId, header.Source, header.Created, KeyState.Active, header.SizeBits, header.CheckValue);
-        var template = UnwrapTemplate(header.Label, record, isAes);
-        IObjectHandle handle;
-        using (var unwrapMechanism = f.Create(CKM.CKM_AES_KEY_WRAP_PAD))
-        {
-            try
-            {
-                handle = session.UnwrapKey(unwrapMechanism, transport.Wrap, block.Wrapped, template);
-            }
-            catch (Pkcs11Exception e) when (e.RV is CKR.CKR_WRAPPED_KEY_INVALID or CKR.CKR_ENCRYPTED_DATA_INVALID or CKR.CKR_WRAPPED_KEY_LEN_RANGE)
-            {
-                throw Tampered(header.Label);
-            }
-            catch (Pkcs11Exception e)
-            {
-                throw Pkcs11Errors.Translate(e, "unwrap a key", header.Label);
-            }
-            finally
-            {
-                foreach (var attribute in template) attribute.Dispose();
-            }
-        }
+        var handle = UnwrapBlock(session, transport, block, record);
         // No second check of the key here: the exporter checked the header's check value against
         // the key itself, the MAC binds that header to the wrapped key, and RFC 5649's integrity
         // check proves the unwrapped bytes are the wrapped ones. (Touching the new token object
@@ -121,6 +99,32 @@ public sealed partial class Pkcs11KeyStore
         index.Add(header.Label, new KeyIndex.Entry(handle, key));
         MarkChanged(session);
         return (key, true);
+    }
+
+    /// <summary>Unwraps a verified block's key into a token object described by <paramref name="record"/>.</summary>
+    private static IObjectHandle UnwrapBlock(ISession session, TransportKeyHandles transport, KeyBlockCodec.Parsed block, KeyRecord record)
+    {
+        var label = block.Header.Label;
+        var template = UnwrapTemplate(label, record, KeyCheckValue.IsAesSize(block.Header.SizeBits));
+        using (var unwrapMechanism = Pkcs11Libraries.Factory.MechanismFactory.Create(CKM.CKM_AES_KEY_WRAP_PAD))
+        {
+            try
+            {
+                return session.UnwrapKey(unwrapMechanism, transport.Wrap, block.Wrapped, template);
+            }
+            catch (Pkcs11Exception e) when (e.RV is CKR.CKR_WRAPPED_KEY_INVALID or CKR.CKR_ENCRYPTED_DATA_INVALID or CKR.CKR_WRAPPED_KEY_LEN_RANGE)
+            {
+                throw Tampered(label);
+            }
+            catch (Pkcs11Exception e)
+            {
+                throw Pkcs11Errors.Translate(e, "unwrap a key", label);
+            }
+            finally
+            {
+                foreach (var attribute in template) attribute.Dispose();
+            }
+        }
     }
 
     // The same attributes as a key created here, less CKA_VALUE (it comes from the block); no

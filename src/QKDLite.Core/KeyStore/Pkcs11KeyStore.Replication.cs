@@ -46,27 +46,7 @@ public sealed partial class Pkcs11KeyStore
         }
         var transport = Verify(session, index, block, out _);
         var pending = new KeyRecord(header.KeyId, header.Source, header.Created, KeyState.Pending, header.SizeBits, header.CheckValue, transactionId);
-        var template = UnwrapTemplate(header.Label, pending, KeyCheckValue.IsAesSize(header.SizeBits));
-        IObjectHandle handle;
-        using (var unwrapMechanism = Pkcs11Libraries.Factory.MechanismFactory.Create(CKM.CKM_AES_KEY_WRAP_PAD))
-        {
-            try
-            {
-                handle = session.UnwrapKey(unwrapMechanism, transport.Wrap, block.Wrapped, template);
-            }
-            catch (Pkcs11Exception e) when (e.RV is CKR.CKR_WRAPPED_KEY_INVALID or CKR.CKR_ENCRYPTED_DATA_INVALID or CKR.CKR_WRAPPED_KEY_LEN_RANGE)
-            {
-                throw Tampered(header.Label);
-            }
-            catch (Pkcs11Exception e)
-            {
-                throw Pkcs11Errors.Translate(e, "unwrap a key", header.Label);
-            }
-            finally
-            {
-                foreach (var attribute in template) attribute.Dispose();
-            }
-        }
+        var handle = UnwrapBlock(session, transport, block, pending);
         var key = Describe(header.Label, pending);
         index.Add(header.Label, new KeyIndex.Entry(handle, key));
         MarkChanged(session);
