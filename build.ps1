@@ -309,7 +309,7 @@ function Invoke-XunitTest {
     $exitCode = $LASTEXITCODE
     $result = [pscustomobject]@{
         Runner = 'xunit'; Name = $name; Passed = 0; Failed = 0; Skipped = 0
-        Seconds = $watch.Elapsed.TotalSeconds; Note = ''
+        Seconds = $watch.Elapsed.TotalSeconds; Note = ''; Failures = @()
     }
     if (-not (Test-Path -LiteralPath $trx)) {
         $result.Failed = 1
@@ -322,6 +322,7 @@ function Invoke-XunitTest {
             $result.Failed = [int]$counters.failed + [int]$counters.error + [int]$counters.timeout + [int]$counters.aborted
             # xunit's skipped tests are "NotExecuted" results, counted only as total minus executed.
             $result.Skipped = [Math]::Max(0, [int]$counters.total - [int]$counters.executed)
+            $result.Failures = @(Get-TrxFailure -Path $trx)
         }
         catch {
             $result.Failed = 1
@@ -349,13 +350,14 @@ function Invoke-PesterTestFile {
     $exitCode = $LASTEXITCODE
     $result = [pscustomobject]@{
         Runner = 'Pester'; Name = $File.Name; Passed = 0; Failed = 0; Skipped = 0
-        Seconds = $watch.Elapsed.TotalSeconds; Note = ''
+        Seconds = $watch.Elapsed.TotalSeconds; Note = ''; Failures = @()
     }
     try {
         $counts = Get-Content -Raw -LiteralPath $json | ConvertFrom-Json
         $result.Passed = [int]$counts.passed
         $result.Failed = [int]$counts.failed
         $result.Skipped = [int]$counts.skipped
+        if ($counts.PSObject.Properties['failures']) { $result.Failures = @($counts.failures) }
         if ($exitCode -ne 0 -and $result.Failed -eq 0) {
             $result.Failed = 1
             $result.Note = "exit code $exitCode with no failed test reported"
@@ -366,6 +368,17 @@ function Invoke-PesterTestFile {
         $result.Note = "crashed or wrote no results (exit code $exitCode)"
     }
     $script:TestResults.Add($result)
+}
+
+function Get-TrxFailure {
+    # Each failed test of a trx as "name: first line of its message".
+    param([Parameter(Mandatory)][string]$Path)
+    $xml = [xml](Get-Content -Raw -LiteralPath $Path)
+    foreach ($r in @($xml.TestRun.Results.UnitTestResult | Where-Object { $_.outcome -eq 'Failed' })) {
+        $message = "$($r.Output.ErrorInfo.Message)" -split "`r?`n" | Where-Object { $_.Trim() } | Select-Object -First 1
+        if ($message.Length -gt 300) { $message = $message.Substring(0, 300) + '...' }
+        '{0}: {1}' -f $r.testName, $message
+    }
 }
 
 function Get-Sum {
@@ -385,6 +398,12 @@ function Write-TestSummary {
         $line = '  {0,-7}{1,-40}{2,5} passed, {3} failed, {4} skipped  {5,6:0.0} s' -f $r.Runner, $r.Name, $r.Passed, $r.Failed, $r.Skipped, $r.Seconds
         if ($r.Note) { $line += "  ($($r.Note))" }
         Write-Host $line
+    }
+    # Named again here because CI keeps only the end of the output.
+    $failures = @(foreach ($r in $results) { foreach ($f in @($r.Failures)) { "$($r.Name): $f" } })
+    if ($failures.Count -gt 0) {
+        Write-Host '  failed tests:'
+        foreach ($f in $failures) { Write-Host "    $f" }
     }
     foreach ($runner in 'xunit', 'Pester') {
         $mine = @($results | Where-Object Runner -EQ $runner)

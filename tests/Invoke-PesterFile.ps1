@@ -10,7 +10,7 @@
     packages folder, runs the file with detailed output, writes NUnit XML next to the JSON result
     (same name, .xml) and exits non-zero when anything failed.
 
-    The JSON is {"passed": N, "failed": N, "skipped": N}. "failed" counts failed tests, failed
+    The JSON is {"passed": N, "failed": N, "skipped": N, "failures": ["name: first error line", ...]}. "failed" counts failed tests, failed
     containers (a file that does not parse) and failed BeforeAll/AfterAll blocks whose failure no test
     already carries. "skipped" includes pending and inconclusive tests.
 
@@ -57,6 +57,15 @@ function Test-HasFailedTest {
     $false
 }
 
+function Get-FirstErrorLine {
+    param($ErrorRecord)
+    $first = @($ErrorRecord) | Select-Object -First 1
+    if ($null -eq $first) { return '(no error record)' }
+    $line = ("$first" -split "`r?`n" | Where-Object { $_.Trim() } | Select-Object -First 1)
+    if ($line.Length -gt 300) { $line = $line.Substring(0, 300) + '...' }
+    $line
+}
+
 $testFile = (Resolve-Path -LiteralPath $Path).ProviderPath
 $resultFile = $ExecutionContext.SessionState.Path.GetUnresolvedProviderPathFromPSPath($ResultPath)
 $nunitFile = [IO.Path]::ChangeExtension($resultFile, '.xml')
@@ -95,10 +104,18 @@ $result = & {
 }
 
 $unreportedBlockFailures = @($result.FailedBlocks | Where-Object { -not (Test-HasFailedTest -Block $_) }).Count
+# What failed, by name and first line of its error, so a summary read from the end of a long log
+# still says which test to look at.
+$failures = @(
+    foreach ($test in $result.Failed) { '{0}: {1}' -f $test.ExpandedPath, (Get-FirstErrorLine $test.ErrorRecord) }
+    foreach ($block in $result.FailedBlocks) { '{0}: {1}' -f ($block.Path -join '.'), (Get-FirstErrorLine $block.ErrorRecord) }
+    foreach ($container in $result.FailedContainers) { '{0}: {1}' -f $container.Item, (Get-FirstErrorLine $container.ErrorRecord) }
+)
 $counts = [ordered]@{
-    passed  = [int]$result.PassedCount
-    failed  = [int]$result.FailedCount + [int]$result.FailedContainersCount + $unreportedBlockFailures
-    skipped = [int]$result.SkippedCount + [int]$result.InconclusiveCount
+    passed   = [int]$result.PassedCount
+    failed   = [int]$result.FailedCount + [int]$result.FailedContainersCount + $unreportedBlockFailures
+    skipped  = [int]$result.SkippedCount + [int]$result.InconclusiveCount
+    failures = $failures
 }
 if ($result.Result -eq 'Failed' -and $counts.failed -eq 0) {
     $counts.failed = 1

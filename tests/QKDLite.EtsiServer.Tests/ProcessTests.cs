@@ -65,15 +65,31 @@ public sealed class ProcessTests : IClassFixture<TestToken>, IDisposable
 
     private static Process Start(params string[] arguments) => StartWithOpenSsl(null, arguments);
 
-    private static Process StartWithOpenSsl(string? openSslConfiguration, params string[] arguments)
+    private static Process StartWithOpenSsl(string? openSslConfiguration, params string[] arguments) =>
+        StartProcess(openSslConfiguration, defaultSigInt: false, arguments);
+
+    /// <summary>
+    /// As a terminal starts it: with Ctrl+C's SIGINT at its default. A process started in the
+    /// background (a CI job, "cmd &amp;") inherits SIGINT ignored, and .NET then rightly leaves it
+    /// ignored, so the server would never see the Ctrl+C this test sends; env resets it before exec.
+    /// </summary>
+    private static Process StartAsFromTerminal(params string[] arguments) => StartProcess(null, defaultSigInt: true, arguments);
+
+    private static Process StartProcess(string? openSslConfiguration, bool defaultSigInt, string[] arguments)
     {
-        var start = new ProcessStartInfo(Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") ?? "dotnet")
+        var dotnet = Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") ?? "dotnet";
+        var start = new ProcessStartInfo(defaultSigInt ? "env" : dotnet)
         {
             RedirectStandardInput = true,
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             UseShellExecute = false,
         };
+        if (defaultSigInt)
+        {
+            start.ArgumentList.Add("--default-signal=INT");
+            start.ArgumentList.Add(dotnet);
+        }
         if (openSslConfiguration is not null) start.Environment["OPENSSL_CONF"] = openSslConfiguration;
         start.ArgumentList.Add(typeof(EtsiServerHost).Assembly.Location);
         foreach (var argument in arguments) start.ArgumentList.Add(argument);
@@ -137,7 +153,7 @@ public sealed class ProcessTests : IClassFixture<TestToken>, IDisposable
         PinSources.WriteNewFile(pinFile, TestToken.Pin());
         WriteConfiguration(pinFile: pinFile);
         var stateFile = Path.Combine(_dir, "run", "my-state.json");
-        using var process = Start("--config", ConfigurationFile, "--state-file", stateFile);
+        using var process = StartAsFromTerminal("--config", ConfigurationFile, "--state-file", stateFile);
         try
         {
             var stderr = process.StandardError.ReadToEndAsync();
