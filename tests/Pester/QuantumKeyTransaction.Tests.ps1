@@ -137,6 +137,18 @@ Describe 'QuantumKeyTransaction cmdlets' {
         @(Get-QuantumKeyTransaction -TokenLabel NodeA -TransactionId 'kme-1') | Should -BeNullOrEmpty
     }
 
+    It 'exports only the prepared keys given from the pipeline with -TransactionId, and refuses a key the transaction does not hold' {
+        $id = [guid]::NewGuid().ToString('N')
+        $first = @(New-QuantumKey -TokenLabel NodeA -KeyId 'PART' -Count 2 -TransactionId $id)
+        $second = @(New-QuantumKey -TokenLabel NodeA -KeyId 'PART' -Count 1 -TransactionId $id)
+        $blocks = @($second | Export-QuantumKey -TokenLabel NodeA -TransactionId $id)
+        @($blocks.Label) | Should -Be @($second.Label)
+        $blocks[0].CheckValue | Should -BeExactly $second[0].CheckValue
+        @(Export-QuantumKey -TokenLabel NodeA -TransactionId $id).Count | Should -Be 3
+        Get-ErrorId { $first[0] | Export-QuantumKey -TokenLabel NodeA -TransactionId 'another-transaction' -ErrorAction Stop } | Should -Be 'KeyNotFound'
+        $null = Undo-QuantumKeyTransaction -TransactionId $id -TokenLabel NodeA
+    }
+
     It 'keeps its record across processes: another process sees the prepare and commits it' {
         $block = New-TestBlock
         $id = [guid]::NewGuid().ToString('N')

@@ -372,6 +372,42 @@ Describe 'Replicated import and delete' {
         (Get-NodeState @($labels[1])).Local.Held | Should -Be 0
     }
 
+    Context 'a create made and prepared in chunks, this node and the other side by side' {
+        BeforeAll {
+            # Two keys per chunk, so that a handful of keys crosses several chunks.
+            $replication = (Get-Module QKDLite).NestedModules | Where-Object Name -EQ 'QKDLite.Replication'
+            $chunkSize = & $replication { $script:StreamedPrepareChunkSize }
+            & $replication { $script:StreamedPrepareChunkSize = 2 }
+        }
+        AfterAll {
+            & $replication { param($Size) $script:StreamedPrepareChunkSize = $Size } $chunkSize
+        }
+
+        It 'commits every key of every chunk on both nodes, in order, with the same check values' {
+            $labels = @(1..5 | ForEach-Object { [guid]::NewGuid().ToString() })
+            $result = New-ReplicatedQuantumKey -KeyId 'REPL-CHUNK' -Label $labels -Node $reuse
+            $result.Decision | Should -Be 'Committed'
+            $result.Finished | Should -BeTrue
+            @($result.Labels) | Should -Be $labels
+            $created = @($labels | ForEach-Object { Get-QuantumKey -Label $_ })
+            $created.Count | Should -Be 5
+            Assert-AllOrNothing $created $true
+        }
+
+        It 'creates nothing anywhere when the other node refuses a key of a later chunk, and says why' {
+            $labels = @(1..5 | ForEach-Object { [guid]::NewGuid().ToString() })
+            $null = Invoke-Command -Session $remote -ArgumentList $labels[3] { param($Label) New-QuantumKey -KeyId 'CLASH' -Label $Label }
+            $failure = $null
+            try { $null = New-ReplicatedQuantumKey -KeyId 'REPL-CHUNK' -Label $labels -Node $reuse } catch { $failure = $_ }
+            $failure.FullyQualifiedErrorId | Should -BeLike 'ReplicationAborted*'
+            $failure.Exception.Message | Should -Match ([regex]::Escape($remoteName))
+            $failure.Exception.Message | Should -Match 'already holds a key'
+            Assert-AllOrNothing @($labels[0, 1, 2, 4] | ForEach-Object { [pscustomobject]@{ Label = $_ } }) $false
+            (Get-NodeState @($labels[3])).Local.Visible | Should -BeNullOrEmpty
+            (Get-NodeState @($labels[3])).Local.Held | Should -Be 0
+        }
+    }
+
     Context 'the coordinator killed at <Step>, then Resume-QuantumKeyReplication' -ForEach @(
         @{ Step = 'Begun'; Committed = $false }
         @{ Step = 'Prepared:local'; Committed = $false }

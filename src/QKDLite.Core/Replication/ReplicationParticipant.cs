@@ -41,6 +41,9 @@ public sealed class ReplicationParticipant
         var labels = blockTexts.Select(b => KeyBlockCodec.Parse(b).Header.Label).ToList();
         return Prepare(transactionId, ReplicationOperation.Import, labels, () =>
         {
+            // One batch: other processes' changes are read once and this node's published once, not
+            // once per key (each is a token access costing about as much as the key's own import).
+            using var batch = _store.DeferChangeNotification();
             foreach (var block in blockTexts) _store.PrepareImport(transactionId, block);
         });
     }

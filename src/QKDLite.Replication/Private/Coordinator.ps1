@@ -263,24 +263,41 @@ function Invoke-ReplicationTransaction {
 
         $failure = $null
         $done = 0
+        # Keys that travel as blocks are made here and prepared at the first remote site side by side.
+        $streamed = $null
+        if ($Operation -eq 'Create' -and -not $RemoteKme -and @($Remotes).Count -gt 0) {
+            Write-ReplicationProgress -Entry $entry -Activity "Prepare on node $($local.Name) and $($Remotes[0].Name)" -Done 0 -Total $participants.Count
+            $streamed = Invoke-StreamedCreatePrepare -Site $Remotes[0] -TransactionId $id -Create $Create -TokenLabel $TokenLabel
+            if ($streamed.RemoteError -and -not $streamed.RemoteBroken -and -not $streamed.LocalError) {
+                # The site answered: it cannot prepare. (A broken channel is retried by the ordinary step below.)
+                $failure = [pscustomobject]@{ Node = $Remotes[0].Name; Record = (ConvertTo-ReplicationErrorRecord $streamed.RemoteError) }
+                $null = $journal.SetPhase($id, $Remotes[0].Name, [QKDLite.Core.Replication.TransactionPhase]::Started, (Get-ErrorSummary $streamed.RemoteError))
+            }
+        }
         foreach ($participant in $participants) {
+            if ($failure) { break }
             Write-ReplicationProgress -Entry $entry -Activity "Prepare on node $($participant.Name)" -Done ($done++) -Total $participants.Count
             try {
-                $prepared = Invoke-ParticipantStep -Participant $participant -Step Prepare -TransactionId $id -Operation $Operation -Items $Items -TokenLabel $TokenLabel -Create $Create -RemoteKme $RemoteKme
-                if ($Operation -eq 'Create' -and $participant -eq $local) {
-                    if ($RemoteKme) {
-                        # The KME named the keys: journal their key_IDs before any other node hears them.
-                        $Items = @($prepared | ForEach-Object { $_.Label })
-                        $entry = $journal.AddLabels($id, [string[]]$Items)
-                        $RemoteKme.Size = @($prepared)[0].SizeBits
+                if ($streamed -and $participant -eq $local -and $streamed.LocalError) { throw $streamed.LocalError }
+                if ($streamed -and $participant -eq $local -and $streamed.LocalDone) { $Items = $streamed.Blocks }
+                $preparedAlready = $streamed -and (($participant -eq $local -and $streamed.LocalDone) -or ($participant -eq $Remotes[0] -and $streamed.RemoteDone))
+                if (-not $preparedAlready) {
+                    $prepared = Invoke-ParticipantStep -Participant $participant -Step Prepare -TransactionId $id -Operation $Operation -Items $Items -TokenLabel $TokenLabel -Create $Create -RemoteKme $RemoteKme
+                    if ($Operation -eq 'Create' -and $participant -eq $local) {
+                        if ($RemoteKme) {
+                            # The KME named the keys: journal their key_IDs before any other node hears them.
+                            $Items = @($prepared | ForEach-Object { $_.Label })
+                            $entry = $journal.AddLabels($id, [string[]]$Items)
+                            $RemoteKme.Size = @($prepared)[0].SizeBits
+                        }
+                        else {
+                            $export = @{ TransactionId = $id; ErrorAction = 'Stop' }
+                            if ($TokenLabel) { $export.TokenLabel = $TokenLabel }
+                            $Items = @(QKDLite\Export-QuantumKey @export | ForEach-Object { $_.Text })
+                        }
+                        $expected = if ($RemoteKme) { $Create['Count'] } else { $Labels.Count }
+                        if ($Items.Count -ne $expected) { throw "This node prepared $($Items.Count) of $expected keys of transaction $id." }
                     }
-                    else {
-                        $export = @{ TransactionId = $id; ErrorAction = 'Stop' }
-                        if ($TokenLabel) { $export.TokenLabel = $TokenLabel }
-                        $Items = @(QKDLite\Export-QuantumKey @export | ForEach-Object { $_.Text })
-                    }
-                    $expected = if ($RemoteKme) { $Create['Count'] } else { $Labels.Count }
-                    if ($Items.Count -ne $expected) { throw "This node prepared $($Items.Count) of $expected keys of transaction $id." }
                 }
             }
             catch {

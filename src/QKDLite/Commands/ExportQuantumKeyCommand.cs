@@ -19,8 +19,9 @@ public sealed class ExportQuantumKeyCommand : KeyStoreCmdlet
     private const string TransactionSet = "Transaction";
     private bool _transportKeyChecked;
 
-    /// <summary>Keys to export, as returned by New-QuantumKey or Get-QuantumKey.</summary>
+    /// <summary>Keys to export, as returned by New-QuantumKey or Get-QuantumKey (with -TransactionId: keys it prepared, as New-QuantumKey -TransactionId returns them).</summary>
     [Parameter(Mandatory = true, ParameterSetName = InputObjectSet, ValueFromPipeline = true)]
+    [Parameter(ParameterSetName = TransactionSet, ValueFromPipeline = true)]
     [ValidateNotNull]
     public QuantumKeyInfo[]? InputObject { get; set; }
 
@@ -37,7 +38,7 @@ public sealed class ExportQuantumKeyCommand : KeyStoreCmdlet
     [ValidateNotNullOrEmpty]
     public string? KeyId { get; set; }
 
-    /// <summary>Exports the keys this replication transaction holds pending (prepared by New-QuantumKey -TransactionId), for the other nodes' prepare.</summary>
+    /// <summary>Exports the keys this replication transaction holds pending (prepared by New-QuantumKey -TransactionId), for the other nodes' prepare: those from the pipeline, else all of them.</summary>
     [Parameter(Mandatory = true, ParameterSetName = TransactionSet)]
     [ValidateNotNullOrEmpty]
     public string? TransactionId { get; set; }
@@ -64,7 +65,8 @@ public sealed class ExportQuantumKeyCommand : KeyStoreCmdlet
                         $"Key '{key.Label}' was listed from key store '{key.TokenLabel}', but this command works on '{store.Settings.TokenLabel}'. Use -TokenLabel '{key.TokenLabel}'.", key.Label));
                     continue;
                 }
-                Export(store, key.Label);
+                if (TransactionId is not null) PerItem(() => WriteObject(store.ExportPrepared(TransactionId, key.Label)));
+                else Export(store, key.Label);
             }
             return;
         }
