@@ -1,7 +1,8 @@
 #Requires -Version 7.2
 # Scheduled key maintenance between two nodes over a real OpenSSH server on loopback (post-quantum
 # key exchange): Invoke-QuantumKeyMaintenance tops up, leaves enough alone, changes nothing under
-# -WhatIf and reports diverged nodes; the scheduled entry script exits 0, 1, 2, 4 (and their sums)
+# -WhatIf and reports diverged nodes, finishes what a crashed run left decided, and fails over to the
+# second node of a site (two sshd sharing one key store) when the first is stopped; the scheduled entry script exits 0, 1, 2, 4 (and their sums)
 # per failure class and sends its lines through the real `logger` to a syslog socket this test
 # listens on; Register/Unregister-QuantumKeyMaintenance write a real crontab entry, systemd units
 # that systemd-analyze verifies, and a Task Scheduler definition.
@@ -26,12 +27,22 @@ BeforeAll {
     $sshKeys = New-TestSshKeys -Directory $work
     $pq = Start-TestSshd -Directory $work -Keys $sshKeys -Name 'pq' -RemoteHome $remoteHome -KexAlgorithms 'sntrup761x25519-sha512@openssh.com'
     $classical = Start-TestSshd -Directory $work -Keys $sshKeys -Name 'classical' -RemoteHome $remoteHome -KexAlgorithms 'curve25519-sha256'
+    # A second node of the remote site, sharing its key store; a test stops it to see maintenance fail over.
+    $pqFirst = Start-TestSshd -Directory $work -Keys $sshKeys -Name 'pq-first' -RemoteHome $remoteHome -KexAlgorithms 'sntrup761x25519-sha512@openssh.com'
     $module = Get-TestModulePath
     $user = [Environment]::UserName
     $script:EntryScript = Join-Path (Get-TestRepoRoot) 'src/QKDLite.Replication/Scripts/Invoke-QKDLiteMaintenance.ps1'
 
     function Get-Site([string]$Name, $Server, [int]$Port) {
         @{ Name = $Name; Nodes = @(@{ HostName = '127.0.0.1'; Port = $(if ($Port) { $Port } else { $Server.Port }); UserName = $user; KeyFilePath = $sshKeys.ClientKey; KnownHostsFile = $Server.KnownHosts; ModulePath = $module; ConnectTimeoutSeconds = 60 }) }
+    }
+
+    # A site whose nodes (tried in this order) are the given servers, or free ports where no server listens.
+    function Get-HighAvailabilitySite([string]$Name, [object[]]$Server) {
+        $nodes = foreach ($one in $Server) {
+            if ($one -is [int]) { (Get-Site $Name $pq $one).Nodes[0] } else { (Get-Site $Name $one).Nodes[0] }
+        }
+        @{ Name = $Name; Nodes = @($nodes) }
     }
 
     # Writes node.json of -Directory with the key store section of this node (PIN file -PinFile, token
@@ -104,6 +115,7 @@ AfterAll {
     Get-PSSession | Remove-PSSession
     Stop-TestSshd $pq
     Stop-TestSshd $classical
+    Stop-TestSshd $pqFirst
     Remove-TestNode -Path $work
     Remove-TestNode -Path $remoteHome
     Remove-TestNode -Path $node
@@ -179,6 +191,58 @@ Describe 'Invoke-QuantumKeyMaintenance' {
         (Get-KeyCount -KeyId MAINT-A).Count | Should -Be 3
     }
 
+    It 'finishes a transaction a crashed run left committed on this node only, then counts and tops up' {
+        Set-TestNodeConfiguration -Directory $node -Maintenance @{ KeyIds = @(@{ KeyId = 'MAINT-R'; Minimum = 3; Remotes = @('siteB') }) } -Remotes @(Get-Site 'siteB' $pq)
+        # The coordinator dies once this node has committed: site B has the two keys only prepared.
+        $crashed = Invoke-TestChildProcess -Environment @{ QKDLITE_TEST_CRASH_AT = 'Finished:local' } -TimeoutSeconds 240 -ScriptBlock {
+            New-ReplicatedQuantumKey -KeyId 'MAINT-R' -Count 2 -Remote siteB -ErrorAction Stop
+        }
+        $crashed.ExitCode | Should -Not -Be 0 -Because 'the coordinator was killed'
+        $open = @(Get-QuantumKeyReplication -Unfinished | Where-Object KeyId -EQ 'MAINT-R')
+        $open.Count | Should -Be 1
+        (Get-KeyCount -KeyId MAINT-R).Count | Should -Be 2
+        Get-RemoteCount 'MAINT-R' | Should -Be 0
+
+        $result = Invoke-QuantumKeyMaintenance
+        $result.Outcome | Should -Be 'ToppedUp'
+        ($result.Before, $result.Created, $result.After) | Should -Be @(2, 1, 3)
+        ($result.Remotes[0].Before, $result.Remotes[0].After) | Should -Be @(2, 3)
+        (Get-QuantumKeyReplication -TransactionId $open[0].TransactionId).Finished | Should -BeTrue
+        Get-RemoteCount 'MAINT-R' | Should -Be 3
+    }
+
+    Context 'a remote site with two nodes sharing one key store' {
+        BeforeAll {
+            Set-TestNodeConfiguration -Directory $node -Maintenance @{ KeyIds = @(@{ KeyId = 'MAINT-HA'; Minimum = 2; Remotes = @('siteB') }) } -Remotes @(Get-HighAvailabilitySite 'siteB' $pqFirst, $pq)
+        }
+
+        It 'counts and tops up through the first node while it is up' {
+            $result = Invoke-QuantumKeyMaintenance -Verbose 4>&1
+            $verbose = @($result | Where-Object { $_ -is [System.Management.Automation.VerboseRecord] } | ForEach-Object Message)
+            $result = @($result | Where-Object { $_ -isnot [System.Management.Automation.VerboseRecord] })
+            $result.Outcome | Should -Be 'ToppedUp' -Because ($verbose -join "`n")
+            $result.Created | Should -Be 2
+            $verbose -join "`n" | Should -Not -Match 'is not available'
+            Get-RemoteCount 'MAINT-HA' | Should -Be 2
+        }
+
+        It 'fails over to the second node when the first one''s sshd is stopped, and says which node it passed over' {
+            Stop-TestSshd $pqFirst
+            Set-TestNodeConfiguration -Directory $node -Maintenance @{ KeyIds = @(@{ KeyId = 'MAINT-HA'; Minimum = 4; Remotes = @('siteB') }) } -Remotes @(Get-HighAvailabilitySite 'siteB' $pqFirst, $pq)
+            $result = Invoke-QuantumKeyMaintenance -Verbose 4>&1
+            $verbose = @($result | Where-Object { $_ -is [System.Management.Automation.VerboseRecord] } | ForEach-Object Message)
+            $result = @($result | Where-Object { $_ -isnot [System.Management.Automation.VerboseRecord] })
+            $result.Outcome | Should -Be 'ToppedUp' -Because "$($result.ErrorId) $($result.Error)"
+            ($result.Before, $result.Created, $result.After) | Should -Be @(2, 2, 4)
+            ($result.Remotes[0].Before, $result.Remotes[0].After) | Should -Be @(2, 4)
+            (Get-KeyCount -KeyId MAINT-HA).Count | Should -Be 4
+            Get-RemoteCount 'MAINT-HA' | Should -Be 4
+            $passedOver = @($verbose | Where-Object { $_ -match "siteB: node \S+@127\.0\.0\.1:$($pqFirst.Port) is not available \(ReplicationNodeUnreachable" })
+            $passedOver.Count | Should -BeGreaterThan 0 -Because ($verbose -join "`n")
+            (Get-QuantumKeyReplication -TransactionId $result.TransactionId).Finished | Should -BeTrue
+        }
+    }
+
     It 'documents <_> with a synopsis, every parameter and an example' -ForEach @('Invoke-QuantumKeyMaintenance', 'Register-QuantumKeyMaintenance', 'Unregister-QuantumKeyMaintenance') {
         $help = Get-Help $_ -Full
         $help.Synopsis | Should -Not -BeLike "$_ *"
@@ -213,6 +277,13 @@ Describe 'The scheduled entry script' {
         Set-TestNodeConfiguration -Directory $cases.Classical -Maintenance $maintained -Remotes @(Get-Site 'siteB' $classical)
         $cases.Down = Join-Path $work 'down'
         Set-TestNodeConfiguration -Directory $cases.Down -Maintenance $maintained -Remotes @(Get-Site 'siteB' $pq (Get-TestFreePortNumber))
+        # Site B with two nodes: the first one's sshd stopped (exit 0), then both down (exit 4).
+        Stop-TestSshd $pqFirst
+        $cases.FirstNodeDown = Join-Path $work 'firstnodedown'
+        Set-TestNodeConfiguration -Directory $cases.FirstNodeDown -Maintenance @{ KeyIds = @(@{ KeyId = 'MAINT-F'; Minimum = 2; Remotes = @('siteB') }) } -Remotes @(Get-HighAvailabilitySite 'siteB' $pqFirst.Port, $pq)
+        $secondDown = Get-TestFreePortNumber
+        $cases.BothNodesDown = Join-Path $work 'bothnodesdown'
+        Set-TestNodeConfiguration -Directory $cases.BothNodesDown -Maintenance @{ KeyIds = @(@{ KeyId = 'MAINT-D'; Minimum = 2; Remotes = @('siteB') }) } -Remotes @(Get-HighAvailabilitySite 'siteB' $pqFirst.Port, $secondDown)
         # Two keyIDs failing differently: one through a classical-only site (4), one whose QRNG this node cannot read (2).
         $cases.Both = Join-Path $work 'both'
         Set-TestNodeConfiguration -Directory $cases.Both -Remotes @((Get-Site 'siteB' $pq), (Get-Site 'siteC' $classical)) -Maintenance @{ KeyIds = @(
@@ -270,6 +341,24 @@ Describe 'The scheduled entry script' {
     ) {
         $runs[$Case].ExitCode | Should -Be 4 -Because "$($runs[$Case].StdErr) $($runs[$Case].Log)"
         (Get-Messages $Case) -join "`n" | Should -Match "keyID=MAINT-A outcome=Failed .* remotes=siteB:unknown failure=Replication error=${ErrorId}:"
+    }
+
+    It 'exits 0 when the first node of the remote site is down and the second one takes the work' {
+        $run = $runs.FirstNodeDown
+        $run.ExitCode | Should -Be 0 -Because "$($run.StdErr) $($run.Log)"
+        (Get-KeyCount -KeyId MAINT-F).Count | Should -Be 2
+        Get-RemoteCount 'MAINT-F' | Should -Be 2
+        (Get-Messages 'FirstNodeDown') -join "`n" | Should -Match 'keyID=MAINT-F outcome=ToppedUp minimum=2 before=0 created=2 after=2 remotes=siteB:0->2'
+    }
+
+    It 'exits 4 when every node of the remote site is down, and logs the failure naming each node' {
+        $run = $runs.BothNodesDown
+        $run.ExitCode | Should -Be 4 -Because "$($run.StdErr) $($run.Log)"
+        $failed = @((Get-Messages 'BothNodesDown') | Where-Object { $_ -match 'keyID=MAINT-D outcome=Failed .* remotes=siteB:unknown failure=Replication error=ReplicationNodeUnreachable:' })
+        $failed.Count | Should -Be 1 -Because ($run.Log -join "`n")
+        $failed[0] | Should -Match ":$($pqFirst.Port)\b.*:$secondDown\b"
+        @($run.Log | Where-Object { $_ -match '^<11>' }).Count | Should -BeGreaterThan 0 -Because 'the failure goes out as user.err'
+        (Get-KeyCount -KeyId MAINT-D).Count | Should -Be 0
     }
 
     It 'exits 6 when one keyID fails on this node and another on the remote site' {

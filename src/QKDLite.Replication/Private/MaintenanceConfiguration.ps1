@@ -14,44 +14,31 @@ function Get-MaintenanceConfiguration {
     [pscustomobject]@{ Path = $path; KeyIds = @($configuration.Maintenance.KeyIds) }
 }
 
-function Get-MaintenanceRemoteNode {
+function Get-MaintenanceSite {
     <#
-    The remote sites named -Name, from the node configuration's Replication section, each as a -Node
-    hashtable for the replication functions (a site's HostName at top level, else the first of its
-    Nodes). Interim reader of the agreed section shape: replace it with Get-ReplicationRemote once
-    that function is part of the module.
+    Every remote site of the Replication section, as the replication functions take them (each with
+    its nodes in the order they are tried), after checking that each site named in -Name is defined:
+    an unknown one is a terminating error (MaintenanceRemoteNotConfigured) before anything is touched.
+    The sites not named are there for finishing open transactions that involve them.
+    A node without its own ConnectTimeoutSeconds waits -ConnectTimeoutSeconds.
     #>
     param(
         [Parameter(Mandatory)][System.Management.Automation.PSCmdlet]$Cmdlet,
         [Parameter(Mandatory)][string]$Path,
-        [Parameter(Mandatory)][string[]]$Name
+        [string[]]$Name = @(),
+        [Parameter(Mandatory)][int]$ConnectTimeoutSeconds
     )
-    $sites = @()
-    try {
-        $json = Get-Content -Raw -LiteralPath $Path -ErrorAction Stop | ConvertFrom-Json -ErrorAction Stop
-        if ($json.PSObject.Properties['Replication'] -and $json.Replication -and $json.Replication.PSObject.Properties['Remotes']) { $sites = @($json.Replication.Remotes | Where-Object { $_ }) }
-    }
-    catch {
-        $Cmdlet.ThrowTerminatingError((New-ReplicationError -ErrorId 'NodeConfigurationInvalid' -Category InvalidData -Target $Path `
-                    -Message "The node configuration '$Path' could not be read: $($_.Exception.Message)" -InnerException $_.Exception))
-    }
+    $configured = @(Get-ConfiguredRemote -Cmdlet $Cmdlet)
     foreach ($siteName in $Name) {
-        $site = $sites | Where-Object { $_.PSObject.Properties['Name'] -and $_.Name -eq $siteName } | Select-Object -First 1
-        $entry = $null
-        if ($site) {
-            if ($site.PSObject.Properties['HostName'] -and $site.HostName) { $entry = $site }
-            elseif ($site.PSObject.Properties['Nodes'] -and @($site.Nodes).Count -gt 0) { $entry = @($site.Nodes)[0] }
-        }
-        if (-not $entry -or -not $entry.PSObject.Properties['HostName'] -or -not $entry.HostName) {
-            $known = @($sites | Where-Object { $_.PSObject.Properties['Name'] } | ForEach-Object { $_.Name })
-            $list = if ($known.Count) { $known -join ', ' } else { 'none' }
+        if (@($configured | Where-Object { $_.Name -eq $siteName }).Count -eq 0) {
+            $list = if ($configured.Count) { @($configured | ForEach-Object { $_.Name }) -join ', ' } else { 'none' }
             $Cmdlet.ThrowTerminatingError((New-ReplicationError -ErrorId 'MaintenanceRemoteNotConfigured' -Category ObjectNotFound -Target $siteName `
-                        -Message "The Maintenance section names remote site '$siteName', which the Replication section of '$Path' does not define with a HostName (defined: $list)."))
+                        -Message "The Maintenance section names remote site '$siteName', which the Replication section of '$Path' does not define (defined: $list)."))
         }
-        $node = @{ Name = $siteName }
-        foreach ($property in 'HostName', 'Port', 'UserName', 'KeyFilePath', 'KnownHostsFile', 'ModulePath', 'ConnectTimeoutSeconds') {
-            if ($entry.PSObject.Properties[$property] -and $null -ne $entry.$property -and "$($entry.$property)" -ne '') { $node[$property] = $entry.$property }
-        }
-        $node
     }
+    $sites = @(if ($configured.Count) { ConvertTo-ReplicationNode -Cmdlet $Cmdlet -Node $configured })
+    foreach ($member in @($sites | ForEach-Object { $_.Nodes })) {
+        if (-not $member.Connection.ContainsKey('ConnectTimeoutSeconds')) { $member.Connection.ConnectTimeoutSeconds = $ConnectTimeoutSeconds }
+    }
+    $sites
 }

@@ -16,27 +16,62 @@ function Enter-MaintenanceLock {
     }
 }
 
+function Complete-MaintenanceOpenTransaction {
+    <#
+    Carries out the decision of every replication transaction that is decided but not finished (a run
+    that crashed, or a node that was unreachable), as Resume-QuantumKeyReplication does, before keys
+    are counted: a create committed on this node but not yet on a site would count as a divergence.
+    Undecided transactions are left alone: their keys are invisible (and uncounted) on every node, and
+    one may belong to a replicated operation running right now, which an abort would break; a
+    Resume-QuantumKeyReplication run by the operator finishes them. Returns the decided transactions
+    that stay unfinished (a node still unreachable; a warning names it).
+    #>
+    param(
+        [Parameter(Mandatory)][System.Management.Automation.PSCmdlet]$Cmdlet,
+        [Parameter(Mandatory)][AllowEmptyCollection()][object[]]$Sites,
+        [Parameter(Mandatory)][string]$DefaultTokenLabel
+    )
+    $participants = @([pscustomobject]@{ Name = [QKDLite.Core.Replication.ReplicationJournal]::LocalNode }) + @($Sites)
+    $journal = Open-ReplicationJournal
+    try {
+        foreach ($entry in @($journal.Unfinished() | Where-Object { $null -ne $_.Decision })) {
+            $action = if ($entry.Decision -eq [QKDLite.Core.Replication.TransactionPhase]::Committed) { 'Commit' } else { 'Abort' }
+            if (-not $Cmdlet.ShouldProcess("transaction $($entry.TransactionId) ($($entry.Operation) of $($entry.Labels.Count) key(s))", "Finish ($action)")) { continue }
+            Write-Verbose "Transaction $($entry.TransactionId) ($($entry.Operation), keyID $($entry.KeyId)) is $($entry.Decision) but not finished: carrying it out before counting."
+            # This node's store by its label only when it is not the default one (a fresh process connects the default).
+            $token = if ($entry.TokenLabel -ceq $DefaultTokenLabel) { $null } else { $entry.TokenLabel }
+            $entry = Complete-ReplicationEntry -Journal $journal -Entry $entry -Participants $participants -TokenLabel $token
+            if (-not $entry.Finished) { $entry }
+        }
+    }
+    finally { $journal.Dispose() }
+}
+
 function Get-MaintenanceSiteNode {
-    <# The site's -Node hashtable, with its open session once there is one (so one session serves every keyID). #>
+    <#
+    The site as -Node of New-ReplicatedQuantumKey: its nodes starting with the one that answered the
+    count (with its open session, so one session serves every keyID), then the others in their order,
+    so the create fails over as the count did.
+    #>
     param([Parameter(Mandatory)]$Site)
-    $node = $Site.Node.Clone()
-    if ($Site.Session) { $node.Session = $Site.Session }
-    $node
+    $count = $Site.Nodes.Count
+    $nodes = for ($i = 0; $i -lt $count; $i++) {
+        $member = $Site.Nodes[($Site.Current + $i) % $count]
+        $node = $member.Connection.Clone()
+        $node.ModulePath = $member.ModulePath
+        if ($member.Kme) { $node.Kme = $member.Kme }
+        if ($member.Session -and $member.Session.State -eq 'Opened') { $node.Session = $member.Session }
+        $node
+    }
+    @{ Name = $Site.Name; Nodes = @($nodes) }
 }
 
 function Get-MaintenanceRemoteCount {
-    <# Opens the site's session and counts its active keys of -KeyId; returns a keyID => count hashtable. #>
+    <# Counts the site's active keys of -KeyId on its first healthy node; returns a keyID => count hashtable. #>
     param([Parameter(Mandatory)]$Site, [Parameter(Mandatory)][string[]]$KeyId)
-    $connection = @{}
-    foreach ($property in 'HostName', 'Port', 'UserName', 'KeyFilePath', 'KnownHostsFile', 'ConnectTimeoutSeconds') {
-        if ($Site.Node.ContainsKey($property)) { $connection[$property] = $Site.Node[$property] }
-    }
-    $Site.Session = New-ReplicationSession @connection -ErrorAction Stop
-    $module = if ($Site.Node.ContainsKey('ModulePath')) { [string]$Site.Node.ModulePath } else { 'QKDLite' }
-    $counts = Invoke-Command -Session $Site.Session -ErrorAction Stop -ArgumentList $module, $KeyId -ScriptBlock {
-        param($ModulePath, [string[]]$KeyId)
+    $counts = Invoke-SiteCommand -Site $Site -ArgumentList (, $KeyId) -ScriptBlock {
+        param([string[]]$KeyId)
         $ErrorActionPreference = 'Stop'
-        Import-Module -Name $ModulePath -ErrorAction Stop
         Get-KeyCount -KeyId $KeyId | ForEach-Object { [pscustomobject]@{ KeyId = $_.KeyId; Count = $_.Count } }
     }
     $table = @{}

@@ -68,31 +68,45 @@ function Invoke-QuantumKeyMaintenance {
         }
     }
     # Every site is resolved before anything is touched: a configuration error changes nothing.
+    $names = @($entries | ForEach-Object { @($_.Remotes) } | Select-Object -Unique)
+    $configured = @(Get-MaintenanceSite -Cmdlet $PSCmdlet -Path $configuration.Path -Name $names -ConnectTimeoutSeconds $ConnectTimeoutSeconds)
     $sites = [ordered]@{}
-    foreach ($name in @($entries | ForEach-Object { @($_.Remotes) } | Select-Object -Unique)) {
-        $node = Get-MaintenanceRemoteNode -Cmdlet $PSCmdlet -Path $configuration.Path -Name $name
-        if (-not $node.ContainsKey('ConnectTimeoutSeconds')) { $node.ConnectTimeoutSeconds = $ConnectTimeoutSeconds }
-        $sites[$name] = [pscustomobject]@{ Node = $node; Session = $null; Counts = $null; Failure = $null }
+    foreach ($name in $names) {
+        $site = $configured | Where-Object { $_.Name -eq $name } | Select-Object -First 1
+        $sites[$name] = [pscustomobject]@{ Site = $site; Counts = $null; Failure = $null }
     }
 
     $lock = Enter-MaintenanceLock -Cmdlet $PSCmdlet
     try {
         $keyIds = @($entries.KeyId)
-        Write-Progress -Activity 'Key maintenance' -Status 'Counting keys on this node'
+        $steps = [Math]::Max(1, 1 + $sites.Count + $entries.Count)
+        try { $store = QKDLite\Get-KeyStore -ErrorAction Stop }
+        catch { $PSCmdlet.ThrowTerminatingError((ConvertTo-ReplicationErrorRecord $_)) }
+
+        # What an earlier run left decided but not carried out everywhere is finished first, so that
+        # the counts below are the ones the journal decided. What stays open only matters to a keyID
+        # that it may concern and that would need new keys (see below).
+        Write-Progress -Activity 'Key maintenance' -Status 'Finishing open replication transactions'
+        $open = @()
+        $openFailure = $null
+        try { $open = @(Complete-MaintenanceOpenTransaction -Cmdlet $PSCmdlet -Sites $configured -DefaultTokenLabel $store.TokenLabel) }
+        catch { $openFailure = ConvertTo-ReplicationErrorRecord $_ }
+
+        $index = 1
+        Write-Progress -Activity 'Key maintenance' -Status 'Counting keys on this node' -PercentComplete (100 * $index / $steps)
         try { $localCounts = @(QKDLite\Get-KeyCount -KeyId $keyIds -ErrorAction Stop) }
         catch { $PSCmdlet.ThrowTerminatingError((ConvertTo-ReplicationErrorRecord $_)) }
 
-        $index = 0
         foreach ($name in @($sites.Keys)) {
-            Write-Progress -Activity 'Key maintenance' -Status "Counting keys on site $name" -PercentComplete (100 * $index++ / [Math]::Max(1, $sites.Count + $entries.Count))
+            Write-Progress -Activity 'Key maintenance' -Status "Counting keys on site $name" -PercentComplete (100 * $index++ / $steps)
             $site = $sites[$name]
             $wanted = @($entries | Where-Object { @($_.Remotes) -contains $name } | ForEach-Object { $_.KeyId })
-            try { $site.Counts = Get-MaintenanceRemoteCount -Site $site -KeyId $wanted }
+            try { $site.Counts = Get-MaintenanceRemoteCount -Site $site.Site -KeyId $wanted }
             catch { $site.Failure = ConvertTo-ReplicationErrorRecord $_ }
         }
 
         foreach ($entry in $entries) {
-            Write-Progress -Activity 'Key maintenance' -Status "keyID $($entry.KeyId)" -PercentComplete (100 * $index++ / [Math]::Max(1, $sites.Count + $entries.Count))
+            Write-Progress -Activity 'Key maintenance' -Status "keyID $($entry.KeyId)" -PercentComplete (100 * $index++ / $steps)
             $local = $localCounts | Where-Object { $_.KeyId -eq $entry.KeyId } | Select-Object -First 1
             $here = if ($local) { [int]$local.Count } else { 0 }
             $result = New-MaintenanceResult -Entry $entry -Before $here
@@ -113,6 +127,26 @@ function Invoke-QuantumKeyMaintenance {
                 continue
             }
             $different = @($result.Remotes | Where-Object { $_.Before -ne $here })
+            if ($different.Count -or $here -lt $entry.Minimum) {
+                # An open transaction of this keyID (or a delete, whose keyID the journal does not know,
+                # at one of its sites) may be why the counts differ, and would make a top-up count wrong.
+                $blocking = @($open | Where-Object { $_.KeyId -eq $entry.KeyId -or (-not $_.KeyId -and @($_.Participants | Where-Object { @($entry.Remotes) -contains $_.Node }).Count) })
+                $record = $openFailure
+                if (-not $record -and $blocking.Count) {
+                    $pending = @(foreach ($transaction in $blocking) {
+                            foreach ($state in @($transaction.Participants | Where-Object { $_.Phase -ne $transaction.Decision })) {
+                                if ($state.Error) { "$($state.Node) of $($transaction.TransactionId) ($($state.Error))" } else { "$($state.Node) of $($transaction.TransactionId)" }
+                            }
+                        }) -join '; '
+                    $record = New-ReplicationError -ErrorId 'MaintenanceTransactionOpen' -Category ConnectionError -Target $entry.KeyId `
+                        -Message "KeyID '$($entry.KeyId)' has $($blocking.Count) replication transaction(s) decided but not carried out on every node: $pending. Nothing was created for it, because the counts are not final until they are. Run Resume-QuantumKeyReplication once the nodes are reachable (the next maintenance run also tries)."
+                }
+                if ($record) {
+                    Complete-MaintenanceFailure -Cmdlet $PSCmdlet -Result $result -Failure Replication -Record $record
+                    $result
+                    continue
+                }
+            }
             if ($different.Count) {
                 $counts = (@("this node $here") + @($result.Remotes | ForEach-Object { "$($_.Name) $($_.Before)" })) -join ', '
                 $record = New-ReplicationError -ErrorId 'MaintenanceNodesDiverged' -Category InvalidResult -Target $entry.KeyId `
@@ -134,7 +168,7 @@ function Invoke-QuantumKeyMaintenance {
                 $result
                 continue
             }
-            $nodes = @(foreach ($name in @($entry.Remotes)) { Get-MaintenanceSiteNode -Site $sites[$name] })
+            $nodes = @(foreach ($name in @($entry.Remotes)) { Get-MaintenanceSiteNode -Site $sites[$name].Site })
             $create = @{ KeyId = $entry.KeyId; Count = $missing; Size = $entry.Size; Source = [string]$entry.Source; Node = $nodes; ErrorAction = 'Stop'; Confirm = $false; WhatIf = $false }
             if ($entry.Qrng) { $create.Qrng = $entry.Qrng }
             try { $replicated = New-ReplicatedQuantumKey @create }
@@ -162,7 +196,8 @@ function Invoke-QuantumKeyMaintenance {
     }
     finally {
         Write-Progress -Activity 'Key maintenance' -Completed
-        foreach ($site in $sites.Values) { if ($site.Session) { Remove-PSSession -Session $site.Session -WhatIf:$false -Confirm:$false } }
+        # Not under -WhatIf: the sessions are closed in any case.
+        & { $WhatIfPreference = $false; Close-ReplicationSites -Participants $configured }
         $lock.Dispose()
     }
 }

@@ -51,7 +51,7 @@ $script:LogTag = 'QKDLite'
 # Terminating errors that mean the job is not set up right (exit 1) rather than that a store failed (exit 2).
 $script:ConfigurationErrorIds = @(
     'ReplicationNeedsPowerShell7', 'NodeConfigurationNotFound', 'NodeConfigurationInvalid', 'MaintenanceConfigurationInvalid',
-    'EtsiServerConfigurationInvalid', 'MaintenanceNotConfigured', 'MaintenanceRemoteNotConfigured', 'MaintenanceKeyIdNotConfigured',
+    'EtsiServerConfigurationInvalid', 'ReplicationConfigurationInvalid', 'MaintenanceNotConfigured', 'MaintenanceRemoteNotConfigured', 'MaintenanceKeyIdNotConfigured',
     'KeyStoreNotConnected', 'PinFileNotFound', 'PinFileNotOwnerOnly', 'PinEnvironmentVariableNotSet', 'KeyStorePinMissing'
 )
 
