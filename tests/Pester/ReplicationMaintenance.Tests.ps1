@@ -191,24 +191,68 @@ Describe 'Invoke-QuantumKeyMaintenance' {
         (Get-KeyCount -KeyId MAINT-A).Count | Should -Be 3
     }
 
-    It 'finishes a transaction a crashed run left committed on this node only, then counts and tops up' {
-        Set-TestNodeConfiguration -Directory $node -Maintenance @{ KeyIds = @(@{ KeyId = 'MAINT-R'; Minimum = 3; Remotes = @('siteB') }) } -Remotes @(Get-Site 'siteB' $pq)
-        # The coordinator dies once this node has committed: site B has the two keys only prepared.
-        $crashed = Invoke-TestChildProcess -Environment @{ QKDLITE_TEST_CRASH_AT = 'Finished:local' } -TimeoutSeconds 240 -ScriptBlock {
-            New-ReplicatedQuantumKey -KeyId 'MAINT-R' -Count 2 -Remote siteB -ErrorAction Stop
+    Context 'transactions an earlier run left open' {
+        BeforeAll {
+            Set-TestNodeConfiguration -Directory $node -Maintenance @{ KeyIds = @(@{ KeyId = 'MAINT-R'; Minimum = 3; Remotes = @('siteB') }) } -Remotes @(Get-Site 'siteB' $pq)
+            # Two coordinators, side by side, die once this node has committed: the remote store holds
+            # their keys only prepared. One replicated to site B of node.json; the other to the same
+            # store given as a single node (journalled as user@host:port, which maintenance cannot reach).
+            $single = (Get-Site 'siteB' $pq).Nodes[0]
+            $children = @(
+                Start-TestChildProcess -Environment @{ QKDLITE_TEST_CRASH_AT = 'Finished:local' } -ScriptBlock {
+                    New-ReplicatedQuantumKey -KeyId 'MAINT-R' -Count 2 -Remote siteB -ErrorAction Stop
+                }
+                Start-TestChildProcess -Environment @{ QKDLITE_TEST_CRASH_AT = 'Finished:local' } -ArgumentList @{ Node = $single } -ScriptBlock {
+                    param($Node)
+                    New-ReplicatedQuantumKey -KeyId 'MAINT-O' -Count 2 -Node $Node -ErrorAction Stop
+                }
+            )
+            $crashed = @(foreach ($child in $children) { Wait-TestChildProcess -Child $child -TimeoutSeconds 240 })
         }
-        $crashed.ExitCode | Should -Not -Be 0 -Because 'the coordinator was killed'
-        $open = @(Get-QuantumKeyReplication -Unfinished | Where-Object KeyId -EQ 'MAINT-R')
-        $open.Count | Should -Be 1
-        (Get-KeyCount -KeyId MAINT-R).Count | Should -Be 2
-        Get-RemoteCount 'MAINT-R' | Should -Be 0
 
-        $result = Invoke-QuantumKeyMaintenance
-        $result.Outcome | Should -Be 'ToppedUp'
-        ($result.Before, $result.Created, $result.After) | Should -Be @(2, 1, 3)
-        ($result.Remotes[0].Before, $result.Remotes[0].After) | Should -Be @(2, 3)
-        (Get-QuantumKeyReplication -TransactionId $open[0].TransactionId).Finished | Should -BeTrue
-        Get-RemoteCount 'MAINT-R' | Should -Be 3
+        It 'finishes a transaction a crashed run left committed on this node only, then counts and tops up' {
+            $crashed[0].ExitCode | Should -Not -Be 0 -Because 'the coordinator was killed'
+            $open = @(Get-QuantumKeyReplication -Unfinished | Where-Object KeyId -EQ 'MAINT-R')
+            $open.Count | Should -Be 1
+            (Get-KeyCount -KeyId MAINT-R).Count | Should -Be 2
+            Get-RemoteCount 'MAINT-R' | Should -Be 0
+
+            # The other open transaction (keyID MAINT-O, a node not in node.json) stays open with a warning.
+            $result = Invoke-QuantumKeyMaintenance -WarningAction SilentlyContinue
+            $result.Outcome | Should -Be 'ToppedUp'
+            ($result.Before, $result.Created, $result.After) | Should -Be @(2, 1, 3)
+            ($result.Remotes[0].Before, $result.Remotes[0].After) | Should -Be @(2, 3)
+            (Get-QuantumKeyReplication -TransactionId $open[0].TransactionId).Finished | Should -BeTrue
+            Get-RemoteCount 'MAINT-R' | Should -Be 3
+        }
+
+        It 'leaves a keyID alone while a transaction of it cannot be finished, naming the node, and tops up the others' {
+            $crashed[1].ExitCode | Should -Not -Be 0 -Because 'the coordinator was killed'
+            Set-TestNodeConfiguration -Directory $node -Remotes @(Get-Site 'siteB' $pq) -Maintenance @{ KeyIds = @(
+                    @{ KeyId = 'MAINT-O'; Minimum = 3; Remotes = @('siteB') }
+                    @{ KeyId = 'MAINT-P'; Minimum = 1; Remotes = @('siteB') }
+                ) }
+            $open = @(Get-QuantumKeyReplication -Unfinished | Where-Object KeyId -EQ 'MAINT-O')
+            $open.Count | Should -Be 1
+            try {
+                $errors = @()
+                $warnings = @()
+                $results = @(Invoke-QuantumKeyMaintenance -ErrorVariable errors -ErrorAction SilentlyContinue -WarningVariable warnings -WarningAction SilentlyContinue)
+                $blocked = $results | Where-Object KeyId -EQ 'MAINT-O'
+                $blocked.Outcome | Should -Be 'Failed'
+                $blocked.Failure | Should -Be 'Replication'
+                $blocked.ErrorId | Should -Be 'MaintenanceTransactionOpen'
+                $blocked.Created | Should -Be 0
+                $blocked.Error | Should -Match ([regex]::Escape("$user@127.0.0.1:$($pq.Port) of $($open[0].TransactionId)"))
+                @($errors | Where-Object { $_.FullyQualifiedErrorId -like 'MaintenanceTransactionOpen*' }).Count | Should -Be 1
+                (@($warnings) -join "`n") | Should -Match ([regex]::Escape("node $user@127.0.0.1:$($pq.Port) was not given"))
+                (Get-KeyCount -KeyId MAINT-O).Count | Should -Be 2
+                ($results | Where-Object KeyId -EQ 'MAINT-P').Outcome | Should -Be 'ToppedUp'
+                Get-RemoteCount 'MAINT-P' | Should -Be 1
+            }
+            finally { $null = Resume-QuantumKeyReplication -Node $single -TransactionId $open[0].TransactionId }
+            Get-RemoteCount 'MAINT-O' | Should -Be 2
+        }
     }
 
     Context 'a remote site with two nodes sharing one key store' {

@@ -11,6 +11,21 @@ function Invoke-QuantumKeyMaintenance {
         the same number and it is below the entry's Minimum, creates the missing keys on all of them
         as one replicated transaction (New-ReplicatedQuantumKey).
 
+        A site may list several nodes that share its key store (high availability): the keys are
+        counted on the first node that answers, and a node that is down or whose session breaks is
+        passed over for the next, as in every replicated operation (-Verbose says which node was
+        passed over and why). The replicated create starts at the node that answered the count and
+        fails over the same way. A site is unreachable only when none of its nodes answers.
+
+        Before counting, it carries out every replication transaction that is decided but not yet
+        finished on every node (a run that crashed, a node that was unreachable), as
+        Resume-QuantumKeyReplication does, so that keys committed on one node and not yet on another
+        do not count as a divergence. Transactions interrupted before their decision hold invisible
+        keys that are not counted, and may belong to an operation running now: they are left to
+        Resume-QuantumKeyReplication. A decided transaction that still cannot be finished stops only
+        the keyIDs it may concern (its keyID, or a delete at one of their sites) that would need new
+        keys; they fail with MaintenanceTransactionOpen, naming the nodes.
+
         Nodes that hold different numbers of keys have diverged: the function reports it (outcome
         Diverged, error MaintenanceNodesDiverged) and creates nothing for that keyID, because adding
         keys everywhere would hide the difference, not explain it. Find the cause with
@@ -22,8 +37,10 @@ function Invoke-QuantumKeyMaintenance {
         and the outcome (UpToDate, ToppedUp, WouldTopUp under -WhatIf, Diverged, Unfinished or
         Failed, with Failure KeyManagement or Replication). A keyID that fails also writes a
         non-terminating error; the others go on. A missing or invalid configuration, or a key store
-        that cannot be opened, stops the function before anything is created. Two runs on one node
-        never overlap: the second stops with MaintenanceAlreadyRunning.
+        that cannot be opened, stops the function before anything is created; so does a remote site
+        named in the Maintenance section that the Replication section does not define
+        (MaintenanceRemoteNotConfigured). Two runs on one node never overlap: the second stops with
+        MaintenanceAlreadyRunning.
 
         The key store's PIN comes from the PIN file or environment variable recorded in node.json,
         as for every QKDLite cmdlet; nothing prompts in a scheduled run.
@@ -32,7 +49,8 @@ function Invoke-QuantumKeyMaintenance {
         Only these keyIDs of the Maintenance section (wildcards allowed). Default: all of them.
 
     .PARAMETER ConnectTimeoutSeconds
-        Seconds to wait for each remote site's SSH connection (default 15).
+        Seconds to wait for the SSH connection to each remote node that does not set its own
+        ConnectTimeoutSeconds in node.json (default 15).
 
     .EXAMPLE
         Invoke-QuantumKeyMaintenance
@@ -42,6 +60,13 @@ function Invoke-QuantumKeyMaintenance {
         KeyId    Minimum Before Created After Remotes        Outcome
         -----    ------- ------ ------- ----- -------        -------
         VPN-A-B      100     93       7   100 siteB=100      ToppedUp
+
+    .EXAMPLE
+        Invoke-QuantumKeyMaintenance -Verbose
+
+        Also says which transactions it finished first and which node of each site it passed over,
+        for example: "Remote siteB: node qkdlite@b1.example.net:22 is not available
+        (ReplicationNodeUnreachable: ...)."
 
     .EXAMPLE
         Invoke-QuantumKeyMaintenance -KeyId VPN-* -WhatIf

@@ -14,8 +14,9 @@
         1  initialisation or configuration: the module, node.json, its Maintenance or Replication
            section, or the PIN source; nothing was attempted
         2  key management on this node: its key store (wrong PIN, token missing) or key source
-        4  replication: a remote site unreachable or refused, a transaction aborted by another node,
-           nodes holding different numbers of keys, a commit not yet carried out everywhere
+        4  replication: a remote site none of whose nodes answered, or refused, a transaction aborted
+           by another node, nodes holding different numbers of keys, a commit not yet carried out
+           everywhere (also an earlier one that keeps a keyID from being topped up)
     Classes 2 and 4 combine when different keyIDs fail differently (6 = both). 1 stands alone.
     An unexpected error that is none of these counts as 2.
 
