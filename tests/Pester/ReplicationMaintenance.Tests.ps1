@@ -310,6 +310,8 @@ Describe 'The scheduled entry script' {
         Set-TestNodeConfiguration -Directory $cases.NoSection -Maintenance $null -Remotes @(Get-Site 'siteB' $pq)
         $cases.BadSection = Join-Path $work 'badsection'
         Set-TestNodeConfiguration -Directory $cases.BadSection -Maintenance @{ KeyIds = @(@{ KeyId = 'MAINT-A'; Minimum = 0; Remotes = @('siteB') }) } -Remotes @(Get-Site 'siteB' $pq)
+        $cases.BadReplication = Join-Path $work 'badreplication'
+        Set-TestNodeConfiguration -Directory $cases.BadReplication -Maintenance $maintained -Remotes @(@{ Name = 'siteB' })
         $wrongPin = Join-Path $work 'wrong.pin'
         Set-Content -LiteralPath $wrongPin -Value 'NotTheRightPin123' -NoNewline
         if (-not $IsWindows) { [IO.File]::SetUnixFileMode($wrongPin, [IO.UnixFileMode]'UserRead, UserWrite') }
@@ -360,10 +362,11 @@ Describe 'The scheduled entry script' {
         $run.StdErr | Should -BeNullOrEmpty
     }
 
-    It 'exits 1 when node.json is missing, has no Maintenance section, or an invalid one' -ForEach @(
+    It 'exits 1 when node.json is missing, has no Maintenance section, or an invalid Maintenance or Replication section' -ForEach @(
         @{ Case = 'NoConfiguration'; ErrorId = 'NodeConfigurationNotFound' }
         @{ Case = 'NoSection'; ErrorId = 'MaintenanceNotConfigured' }
         @{ Case = 'BadSection'; ErrorId = 'MaintenanceConfigurationInvalid' }
+        @{ Case = 'BadReplication'; ErrorId = 'ReplicationConfigurationInvalid' }
     ) {
         $runs[$Case].ExitCode | Should -Be 1 -Because "$($runs[$Case].StdErr) $($runs[$Case].Log)"
         (Get-Messages $Case) -join "`n" | Should -Match "could not start \(configuration\)\. ${ErrorId}:"
