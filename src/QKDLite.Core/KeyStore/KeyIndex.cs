@@ -22,16 +22,23 @@ internal sealed class KeyIndex
 
     public sealed class Entry
     {
-        public Entry(IObjectHandle handle, QuantumKeyInfo? key)
+        public Entry(IObjectHandle handle, QuantumKeyInfo? key, KeyRecord? record = null)
         {
             Handle = handle;
             Key = key;
+            Record = record;
         }
 
         public IObjectHandle Handle { get; }
 
         /// <summary>Null for a secret key that QKDLite did not create.</summary>
         public QuantumKeyInfo? Key { get; }
+
+        /// <summary>
+        /// The key's metadata as last read or written by this index (with the replication
+        /// transaction that holds it); null where it was not kept, and then read from the token.
+        /// </summary>
+        public KeyRecord? Record { get; }
     }
 
     public int ActiveCount { get; private set; }

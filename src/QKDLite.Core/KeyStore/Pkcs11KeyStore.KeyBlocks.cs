@@ -96,7 +96,7 @@ public sealed partial class Pkcs11KeyStore
         // check proves the unwrapped bytes are the wrapped ones. (Touching the new token object
         // again would cost more than the unwrap on SoftHSM2.)
         var key = new QuantumKeyInfo(header.Label, header.KeyId, header.SizeBits, header.Source, header.Created, KeyState.Active, header.CheckValue, Settings.TokenLabel);
-        index.Add(header.Label, new KeyIndex.Entry(handle, key));
+        index.Add(header.Label, new KeyIndex.Entry(handle, key, record));
         MarkChanged(session);
         return (key, true);
     }

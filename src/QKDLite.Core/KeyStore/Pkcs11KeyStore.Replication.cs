@@ -38,7 +38,7 @@ public sealed partial class Pkcs11KeyStore
         if (existing is not null)
         {
             // The same block prepared again for the same transaction (a repeated message): nothing to do.
-            var record = existing.Key is null ? (KeyRecord?)null : ReadRecord(session, existing.Handle, header.Label);
+            var record = TransactionRecord(session, existing, header.Label);
             if (record is { State: KeyState.Pending } r && r.TransactionId == transactionId
                 && r.CheckValue == header.CheckValue && r.KeyId == header.KeyId && r.SizeBits == header.SizeBits)
                 return (existing.Key!, false);
@@ -48,7 +48,7 @@ public sealed partial class Pkcs11KeyStore
         var pending = new KeyRecord(header.KeyId, header.Source, header.Created, KeyState.Pending, header.SizeBits, header.CheckValue, transactionId);
         var handle = UnwrapBlock(session, transport, block, pending);
         var key = Describe(header.Label, pending);
-        index.Add(header.Label, new KeyIndex.Entry(handle, key));
+        index.Add(header.Label, new KeyIndex.Entry(handle, key, pending));
         MarkChanged(session);
         return (key, true);
     }
@@ -80,7 +80,7 @@ public sealed partial class Pkcs11KeyStore
         {
             var existing = index.Get(label);
             if (existing is null) { missing.Add(label); continue; }
-            var record = existing.Key is null ? (KeyRecord?)null : ReadRecord(session, existing.Handle, label);
+            var record = TransactionRecord(session, existing, label);
             if (record is not { State: KeyState.Pending } r || r.TransactionId != transactionId || r.KeyId != request.KeyId || r.SizeBits != request.SizeBits)
                 throw LabelTaken(label, record);
         }
@@ -95,7 +95,7 @@ public sealed partial class Pkcs11KeyStore
                     KeyCheckValue.Compute(material, isAes), transactionId);
                 var handle = StoreKey(session, label, record, isAes, material);
                 changed = true;
-                index.Add(label, new KeyIndex.Entry(handle, Describe(label, record)));
+                index.Add(label, new KeyIndex.Entry(handle, Describe(label, record), record));
             }
         }
         finally
@@ -115,7 +115,7 @@ public sealed partial class Pkcs11KeyStore
             return OnFreshIndex((session, index) =>
             {
                 var entry = index.Get(label);
-                var record = entry?.Key is null ? (KeyRecord?)null : ReadRecord(session, entry.Handle, label);
+                var record = entry is null ? null : TransactionRecord(session, entry, label);
                 if (record is not { State: KeyState.Pending } r || r.TransactionId != transactionId)
                     throw new QKDLiteException(ErrorIds.KeyNotFound, QKDLiteErrorCategory.ObjectNotFound,
                         $"No key labelled '{label}' is prepared by transaction '{transactionId}' in the key store '{Settings.TokenLabel}'. Nothing was exported.", label);
@@ -147,7 +147,7 @@ public sealed partial class Pkcs11KeyStore
                             $"'{label}' in the key store '{Settings.TokenLabel}' is not a QKDLite key. Nothing was changed.", label);
                     present.Add(label);
                     if (entry.Key.State == KeyState.Active) { toMark.Add(new(label, entry)); continue; }
-                    var record = ReadRecord(session, entry.Handle, label);
+                    var record = TransactionRecord(session, entry, label);
                     if (record is { State: KeyState.Deleting } r && r.TransactionId == transactionId) continue;
                     throw InTransaction(label, record?.TransactionId);
                 }
@@ -247,12 +247,19 @@ public sealed partial class Pkcs11KeyStore
         var result = new List<(string, KeyIndex.Entry, KeyRecord)>();
         foreach (var pair in index.InactiveEntries())
         {
-            // The index keeps what a key is, not which transaction holds it: prepared keys are few, so read it.
-            var record = ReadRecord(session, pair.Value.Handle, pair.Key);
+            var record = TransactionRecord(session, pair.Value, pair.Key);
             if (record is { TransactionId: not null } r) result.Add((pair.Key, pair.Value, r));
         }
         return result;
     }
+
+    /// <summary>
+    /// A key's record with the transaction that holds it: as the index keeps it, which is what this
+    /// store last read or wrote (reading it from the token costs SoftHSM2 about as much as a wrap,
+    /// and a transaction of a thousand keys asks for its keys' records many times).
+    /// </summary>
+    private KeyRecord? TransactionRecord(ISession session, KeyIndex.Entry entry, string label) =>
+        entry.Key is null ? null : entry.Record ?? ReadRecord(session, entry.Handle, label);
 
     private KeyRecord? ReadRecord(ISession session, IObjectHandle handle, string label)
     {
@@ -278,7 +285,7 @@ public sealed partial class Pkcs11KeyStore
             attribute.Dispose();
         }
         index.Remove(label);
-        index.Add(label, new KeyIndex.Entry(entry.Handle, Describe(label, record)));
+        index.Add(label, new KeyIndex.Entry(entry.Handle, Describe(label, record), record));
     }
 
     private QuantumKeyInfo Describe(string label, KeyRecord record) =>

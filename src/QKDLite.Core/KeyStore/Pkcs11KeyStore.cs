@@ -206,7 +206,7 @@ public sealed partial class Pkcs11KeyStore : IKeyStore
                     key = new QuantumKeyInfo(label, request.KeyId, request.SizeBits, source.Kind, created, KeyState.Active, checkValue, tokenLabel);
                     var handle = StoreKey(session, label, record, isAes, material);
                     changed = true;
-                    index.Add(label, new KeyIndex.Entry(handle, key));
+                    index.Add(label, new KeyIndex.Entry(handle, key, record));
                 }
                 yield return key;
             }
@@ -531,11 +531,13 @@ public sealed partial class Pkcs11KeyStore : IKeyStore
             var label = attributes[0].CannotBeRead ? null : attributes[0].GetValueAsString();
             if (string.IsNullOrEmpty(label)) continue;
             QuantumKeyInfo? key = null;
+            KeyRecord? kept = null;
             if (!attributes[1].CannotBeRead && KeyRecord.TryDecode(attributes[1].GetValueAsByteArray(), out var record))
             {
                 key = new QuantumKeyInfo(label!, record.KeyId, record.SizeBits, record.Source, record.Created, record.State, record.CheckValue, Settings.TokenLabel);
+                kept = record;
             }
-            index.Add(label!, new KeyIndex.Entry(handle, key));
+            index.Add(label!, new KeyIndex.Entry(handle, key, kept));
         }
         return index;
     }

@@ -279,7 +279,10 @@ function Invoke-ReplicationTransaction {
             Write-ReplicationProgress -Entry $entry -Activity "Prepare on node $($participant.Name)" -Done ($done++) -Total $participants.Count
             try {
                 if ($streamed -and $participant -eq $local -and $streamed.LocalError) { throw $streamed.LocalError }
-                if ($streamed -and $participant -eq $local -and $streamed.LocalDone) { $Items = $streamed.Blocks }
+                if ($streamed -and $participant -eq $local -and $streamed.LocalDone) {
+                    $Items = $streamed.Blocks
+                    if ($Items.Count -ne $Labels.Count) { throw "This node prepared $($Items.Count) of $($Labels.Count) keys of transaction $id." }
+                }
                 $preparedAlready = $streamed -and (($participant -eq $local -and $streamed.LocalDone) -or ($participant -eq $Remotes[0] -and $streamed.RemoteDone))
                 if (-not $preparedAlready) {
                     $prepared = Invoke-ParticipantStep -Participant $participant -Step Prepare -TransactionId $id -Operation $Operation -Items $Items -TokenLabel $TokenLabel -Create $Create -RemoteKme $RemoteKme
