@@ -25,18 +25,12 @@ function Invoke-StreamedCreatePrepare {
     )
     $result = [pscustomobject]@{ LocalDone = $false; RemoteDone = $false; Blocks = @(); LocalError = $null; RemoteError = $null; RemoteBroken = $false }
     $member = $Site.Nodes[$Site.Current]
-    if (-not $member.Session -or $member.Session.State -ne 'Opened') {
-        # Only a node that answers now is streamed to; the ordinary step searches the others.
-        if ($member.Session -and $member.OwnsSession) { Remove-PSSession -Session $member.Session -ErrorAction Ignore }
-        $member.Session = $null
-        $connection = $member.Connection
-        try { $member.Session = New-ReplicationSession @connection -ErrorAction Stop }
-        catch {
-            Write-Verbose "Remote $($Site.Name): node $($member.Name) is not available for a streamed prepare ($(Get-ErrorSummary $_))."
-            $result.RemoteBroken = $true
-            return $result
-        }
-        $member.OwnsSession = $true
+    # Only a node that answers now is streamed to; the ordinary step searches the others.
+    try { Open-NodeSession -Member $member }
+    catch {
+        Write-Verbose "Remote $($Site.Name): node $($member.Name) is not available for a streamed prepare ($(Get-ErrorSummary $_))."
+        $result.RemoteBroken = $true
+        return $result
     }
     $session = $member.Session
     $remote = { Invoke-Command -Session $session -ErrorAction Stop -ArgumentList $member.ModulePath, $TransactionId -ScriptBlock {
