@@ -163,6 +163,21 @@ Describe 'Export-QuantumKey' {
             $exportErrors[0].TargetObject | Should -BeExactly 'no-such-key'
         }
 
+        It 'writes blocks and errors in the order of the keys given, also while the next key is being wrapped' {
+            $k = $created[2]
+            $foreign = [QKDLite.Core.Keys.QuantumKeyInfo]::new($k.Label, $k.KeyId, $k.SizeBits, $k.Source, $k.Created, $k.State, $k.CheckValue, 'NodeB')
+            $given = @($created[0], $foreign, $created[1])
+            $stream = @($given | Export-QuantumKey -TokenLabel 'NodeA' -ErrorAction Continue 2>&1)
+            $stream.Count | Should -Be 3
+            $stream[0].Label | Should -BeExactly $created[0].Label
+            $stream[1].FullyQualifiedErrorId | Should -BeExactly "KeyFromAnotherStore,$cmd"
+            $stream[2].Label | Should -BeExactly $created[1].Label
+            $stream = @(Export-QuantumKey -TokenLabel 'NodeA' -Label $created[0].Label, 'no-such-key', $created[1].Label -ErrorAction Continue 2>&1)
+            $stream[0].Label | Should -BeExactly $created[0].Label
+            $stream[1].FullyQualifiedErrorId | Should -BeExactly "KeyNotFound,$cmd"
+            $stream[2].Label | Should -BeExactly $created[1].Label
+        }
+
         It 'refuses a key object listed from another store (KeyFromAnotherStore), also when that store has the same transport key' {
             $blocks = $created | Export-QuantumKey -TokenLabel 'NodeB' -ErrorAction SilentlyContinue -ErrorVariable exportErrors
             $blocks | Should -BeNullOrEmpty

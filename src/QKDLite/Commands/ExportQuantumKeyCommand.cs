@@ -1,4 +1,6 @@
+using System;
 using System.Linq;
+using System.Threading.Tasks;
 using System.Management.Automation;
 using QKDLite.Completion;
 using QKDLite.Core.Errors;
@@ -18,6 +20,7 @@ public sealed class ExportQuantumKeyCommand : KeyStoreCmdlet
     private const string KeyIdSet = "KeyId";
     private const string TransactionSet = "Transaction";
     private bool _transportKeyChecked;
+    private Task<KeyBlock>? _inFlight;
 
     /// <summary>Keys to export, as returned by New-QuantumKey or Get-QuantumKey (with -TransactionId: keys it prepared, as New-QuantumKey -TransactionId returns them).</summary>
     [Parameter(Mandatory = true, ParameterSetName = InputObjectSet, ValueFromPipeline = true)]
@@ -61,6 +64,7 @@ public sealed class ExportQuantumKeyCommand : KeyStoreCmdlet
             {
                 if (key.TokenLabel != store.Settings.TokenLabel)
                 {
+                    WriteInFlight();
                     PerItem(() => throw new QKDLiteException(ErrorIds.KeyFromAnotherStore, QKDLiteErrorCategory.InvalidArgument,
                         $"Key '{key.Label}' was listed from key store '{key.TokenLabel}', but this command works on '{store.Settings.TokenLabel}'. Use -TokenLabel '{key.TokenLabel}'.", key.Label));
                     continue;
@@ -97,5 +101,41 @@ public sealed class ExportQuantumKeyCommand : KeyStoreCmdlet
         WriteProgress(progress);
     }
 
-    private void Export(IKeyStore store, string label) => PerItem(() => WriteObject(store.Export(label)));
+    /// <inheritdoc />
+    protected override void EndProcessing() => WriteInFlight();
+
+    /// <inheritdoc />
+    protected override void Settle()
+    {
+        // Stopped or failed: the key being wrapped is not written, but it must finish before the batch ends.
+        try
+        {
+            _inFlight?.Wait();
+        }
+        catch (AggregateException)
+        {
+        }
+        _inFlight = null;
+    }
+
+    /// <summary>
+    /// Wraps <paramref name="label"/> on a worker thread and writes the block of the key before it:
+    /// while the next command of the pipeline (Import-QuantumKey into another HSM, typically) works
+    /// on one block, the next key is being wrapped, so both HSMs are busy at once. Blocks and errors
+    /// come out in the order of the keys.
+    /// </summary>
+    private void Export(IKeyStore store, string label)
+    {
+        var next = Task.Run(() => store.Export(label));
+        WriteInFlight();
+        _inFlight = next;
+    }
+
+    private void WriteInFlight()
+    {
+        if (_inFlight is not { } inFlight) return;
+        _inFlight = null;
+        // GetResult rethrows the export's own exception (a QKDLiteException becomes this key's error).
+        PerItem(() => WriteObject(inFlight.GetAwaiter().GetResult()));
+    }
 }

@@ -27,7 +27,13 @@ public abstract class KeyStoreCmdlet : QKDLiteCmdlet, System.IDisposable
     /// <inheritdoc />
     public void Dispose()
     {
+        Settle();
         _deferral?.Dispose();
         _deferral = null;
+    }
+
+    /// <summary>Waits for work this command still has running on the store, before its batch ends.</summary>
+    protected virtual void Settle()
+    {
     }
 }
