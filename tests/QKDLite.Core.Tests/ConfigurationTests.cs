@@ -117,6 +117,18 @@ public sealed class ConfigurationTests : IDisposable
         Assert.Equal(("c", 2200, "ssh/key", "LinkC", (int?)5), (c.HostName, c.Port, c.KeyFilePath, c.Kme, c.ConnectTimeoutSeconds));
         Assert.Same(remotes[1], configuration.Replication.Find("SITEC"));
         Assert.Null(configuration.Replication.Find("siteD"));
+        Assert.Null(remotes[0].Via);
+    }
+
+    [Fact]
+    public void A_site_may_be_reached_through_another_and_chains_of_relays_are_allowed()
+    {
+        var configuration = NodeConfiguration.Load(WriteNodeJson(@"{ ""Remotes"": [
+            { ""Name"": ""siteB"", ""HostName"": ""b"" },
+            { ""Name"": ""siteC"", ""HostName"": ""c"", ""Via"": ""SITEB"" },
+            { ""Name"": ""siteD"", ""HostName"": ""d"", ""Via"": ""siteC"" } ] }"));
+        var remotes = configuration.Replication!.Remotes;
+        Assert.Equal(new string?[] { null, "SITEB", "siteC" }, remotes.Select(r => r.Via));
     }
 
     [Theory]
@@ -130,6 +142,10 @@ public sealed class ConfigurationTests : IDisposable
     [InlineData(@"{ ""Remotes"": [ { ""Name"": ""x"", ""HostName"": ""a"", ""ConnectTimeoutSeconds"": 0 } ] }", "ConnectTimeoutSeconds 0")]
     [InlineData(@"{ ""Remotes"": [ { ""Name"": ""x"", ""Nodes"": [ { ""HostName"": ""a"" }, { ""HostName"": ""A"" } ] } ] }", "names node A:22 twice")]
     [InlineData(@"{ ""Remotes"": [ null ] }", "remote 1 is empty")]
+    [InlineData(@"{ ""Remotes"": [ { ""Name"": ""x"", ""HostName"": ""a"", ""Via"": ""X"" } ] }", "remote 'x' is reached Via itself")]
+    [InlineData(@"{ ""Remotes"": [ { ""Name"": ""x"", ""HostName"": ""a"", ""Via"": ""y"" } ] }", "reached Via 'y', which is not a remote")]
+    [InlineData(@"{ ""Remotes"": [ { ""Name"": ""x"", ""HostName"": ""a"", ""Via"": "" "" } ] }", "remote 'x' has an empty Via")]
+    [InlineData(@"{ ""Remotes"": [ { ""Name"": ""b"", ""HostName"": ""a"", ""Via"": ""c"" }, { ""Name"": ""c"", ""HostName"": ""a"", ""Via"": ""d"" }, { ""Name"": ""d"", ""HostName"": ""a"", ""Via"": ""c"" } ] }", "'b' -> 'c' -> 'd' -> 'c' are reached Via each other in a cycle")]
     public void A_replication_section_that_is_not_valid_is_refused_naming_the_problem(string section, string problem)
     {
         var path = WriteNodeJson(section);

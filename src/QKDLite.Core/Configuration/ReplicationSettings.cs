@@ -16,7 +16,8 @@ public sealed class ReplicationSettings
 
     /// <summary>
     /// Checks every remote (names unique, each with at least one node, each node with a HostName and a
-    /// port in range). Throws ReplicationConfigurationInvalid naming the first problem.
+    /// port in range, each Via naming another remote without a cycle). Throws
+    /// ReplicationConfigurationInvalid naming the first problem.
     /// </summary>
     public void Validate(string file)
     {
@@ -47,6 +48,31 @@ public sealed class ReplicationSettings
                     throw Invalid(file, $"remote '{remote.Name}' names node {node.DisplayName} twice");
             }
         }
+        ValidateRelays(file);
+    }
+
+    // Via: the site named must be another remote, and following Via from any remote must end at a
+    // site this node reaches directly.
+    private void ValidateRelays(string file)
+    {
+        foreach (var remote in Remotes)
+        {
+            if (remote.Via is null) continue;
+            if (string.IsNullOrWhiteSpace(remote.Via))
+                throw Invalid(file, $"remote '{remote.Name}' has an empty Via; name the remote it is reached through, or leave Via out");
+            if (string.Equals(remote.Via, remote.Name, StringComparison.OrdinalIgnoreCase))
+                throw Invalid(file, $"remote '{remote.Name}' is reached Via itself");
+            if (Find(remote.Via) is null)
+                throw Invalid(file, $"remote '{remote.Name}' is reached Via '{remote.Via}', which is not a remote of this section");
+            var path = new List<string> { remote.Name };
+            for (var hop = Find(remote.Via); hop is not null; hop = hop.Via is null ? null : Find(hop.Via))
+            {
+                var looped = path.Contains(hop.Name, StringComparer.OrdinalIgnoreCase);
+                path.Add(hop.Name);
+                if (looped)
+                    throw Invalid(file, $"the remotes {string.Join(" -> ", path.Select(n => $"'{n}'"))} are reached Via each other in a cycle");
+            }
+        }
     }
 
     /// <summary>The remote with this name (case-insensitive), or null.</summary>
@@ -65,6 +91,12 @@ public sealed class ReplicationRemote
     public string Name { get; set; } = string.Empty;
     /// <summary>The nodes of the site, tried in order.</summary>
     public List<ReplicationNodeSettings>? Nodes { get; set; }
+    /// <summary>
+    /// The remote through which this site is reached (a chain A -> B -> C), or null when this node
+    /// reaches it directly. The site named runs each step here through a relay; this node still
+    /// coordinates and journals the site as its own participant.
+    /// </summary>
+    public string? Via { get; set; }
 
     // A single-node site may give the node's settings at its top level instead of Nodes.
     /// <summary>Single-node shorthand: the node's host name or address.</summary>

@@ -64,6 +64,7 @@ function Invoke-RemoteStep {
     connection error is thrown.
     #>
     param([Parameter(Mandatory)]$Site, [Parameter(Mandatory)][hashtable]$Arguments)
+    if (Test-RelayedSite $Site) { return Invoke-RelayedRemoteStep -Site $Site -Arguments $Arguments }
     $count = $Site.Nodes.Count
     $lastError = $null
     for ($i = 0; $i -lt $count; $i++) {
@@ -89,6 +90,12 @@ function Invoke-RemoteStep {
                     param($ModulePath, $Arguments)
                     $ErrorActionPreference = 'Stop'
                     if (-not (Get-Module -Name QKDLite)) { Import-Module -Name $ModulePath -ErrorAction Stop }
+                    if ($Arguments.Route) {
+                        # This node relays the step to the next site of a chain (ReplicationRelay.ps1),
+                        # an internal part of replication that the module does not export.
+                        $replication = (Get-Module -Name QKDLite).NestedModules | Where-Object Name -EQ 'QKDLite.Replication'
+                        return & $replication { param($Relayed) Invoke-RelayedStep -Arguments $Relayed } $Arguments
+                    }
                     $common = @{ TransactionId = $Arguments.TransactionId; ErrorAction = 'Stop'; Confirm = $false }
                     switch ($Arguments.Step) {
                         'Prepare' {
@@ -130,7 +137,9 @@ function Invoke-ParticipantStep {
         # For Create on this node: the parameters of New-QuantumKey (KeyId, Label, Size, Source, Qrng or Kme and SlaveSaeId).
         [hashtable]$Create,
         # For a create of QKD keys on a remote: KeyId, Size and MasterSaeId (the site's KME name is added here).
-        [hashtable]$RemoteKme
+        [hashtable]$RemoteKme,
+        # For a create of QKD keys: their key blocks, for the sites reached through another site.
+        [string[]]$Blocks
     )
     if ($Participant.Name -ceq [QKDLite.Core.Replication.ReplicationJournal]::LocalNode) {
         $common = @{ TransactionId = $TransactionId; ErrorAction = 'Stop'; Confirm = $false; WhatIf = $false }
@@ -147,7 +156,10 @@ function Invoke-ParticipantStep {
         return
     }
     # Other nodes import what this node created: Classical and QRNG keys travel as key blocks under
-    # the transport key; QKD keys travel as key_IDs, and each site takes them from its own KME.
+    # the transport key; QKD keys travel as key_IDs, and each site takes them from its own KME. A site
+    # reached through another is not on this node's QKD link (its KME, if any, knows none of these
+    # key_IDs): it gets the QKD keys as key blocks too.
+    if ($Operation -eq 'Create' -and $RemoteKme -and (Test-RelayedSite $Participant)) { $RemoteKme = $null; $Items = $Blocks }
     $remoteOperation = if ($Operation -ne 'Create') { $Operation } elseif ($RemoteKme) { 'CreateFromKme' } else { 'Import' }
     Invoke-RemoteStep -Site $Participant -Arguments @{ Step = $Step; TransactionId = $TransactionId; Operation = $remoteOperation; Items = @($Items); Kme = $RemoteKme }
 }
@@ -262,10 +274,13 @@ function Invoke-ReplicationTransaction {
         Invoke-ReplicationCrashPoint 'Begun'
 
         $failure = $null
+        # Key blocks of QKD keys, exported only for sites reached through another site.
+        $blocks = $null
         $done = 0
         # Keys that travel as blocks are made here and prepared at the first remote site side by side.
         $streamed = $null
-        if ($Operation -eq 'Create' -and -not $RemoteKme -and @($Remotes).Count -gt 0) {
+        # (Not to a site reached through another: its steps go through its relay.)
+        if ($Operation -eq 'Create' -and -not $RemoteKme -and @($Remotes).Count -gt 0 -and -not (Test-RelayedSite $Remotes[0])) {
             Write-ReplicationProgress -Entry $entry -Activity "Prepare on node $($local.Name) and $($Remotes[0].Name)" -Done 0 -Total $participants.Count
             $streamed = Invoke-StreamedCreatePrepare -Site $Remotes[0] -TransactionId $id -Create $Create -TokenLabel $TokenLabel
             if ($streamed.RemoteError -and -not $streamed.RemoteBroken -and -not $streamed.LocalError) {
@@ -285,21 +300,21 @@ function Invoke-ReplicationTransaction {
                 }
                 $preparedAlready = $streamed -and (($participant -eq $local -and $streamed.LocalDone) -or ($participant -eq $Remotes[0] -and $streamed.RemoteDone))
                 if (-not $preparedAlready) {
-                    $prepared = Invoke-ParticipantStep -Participant $participant -Step Prepare -TransactionId $id -Operation $Operation -Items $Items -TokenLabel $TokenLabel -Create $Create -RemoteKme $RemoteKme
+                    $prepared = Invoke-ParticipantStep -Participant $participant -Step Prepare -TransactionId $id -Operation $Operation -Items $Items -TokenLabel $TokenLabel -Create $Create -RemoteKme $RemoteKme -Blocks $blocks
                     if ($Operation -eq 'Create' -and $participant -eq $local) {
+                        $export = @{ TransactionId = $id; ErrorAction = 'Stop' }
+                        if ($TokenLabel) { $export.TokenLabel = $TokenLabel }
                         if ($RemoteKme) {
                             # The KME named the keys: journal their key_IDs before any other node hears them.
                             $Items = @($prepared | ForEach-Object { $_.Label })
                             $entry = $journal.AddLabels($id, [string[]]$Items)
                             $RemoteKme.Size = @($prepared)[0].SizeBits
+                            if (@($Remotes | Where-Object { Test-RelayedSite $_ }).Count) { $blocks = @(QKDLite\Export-QuantumKey @export | ForEach-Object { $_.Text }) }
                         }
-                        else {
-                            $export = @{ TransactionId = $id; ErrorAction = 'Stop' }
-                            if ($TokenLabel) { $export.TokenLabel = $TokenLabel }
-                            $Items = @(QKDLite\Export-QuantumKey @export | ForEach-Object { $_.Text })
-                        }
+                        else { $Items = @(QKDLite\Export-QuantumKey @export | ForEach-Object { $_.Text }) }
                         $expected = if ($RemoteKme) { $Create['Count'] } else { $Labels.Count }
                         if ($Items.Count -ne $expected) { throw "This node prepared $($Items.Count) of $expected keys of transaction $id." }
+                        if ($null -ne $blocks -and $blocks.Count -ne $expected) { throw "This node exported $($blocks.Count) of $expected keys of transaction $id." }
                     }
                 }
             }

@@ -19,8 +19,10 @@ function ConvertFrom-RemoteSettings {
     # A configured remote as the site object that -Node takes and Get-ReplicationRemote returns.
     param([Parameter(Mandatory)][QKDLite.Core.Configuration.ReplicationRemote]$Remote, [Parameter(Mandatory)][string]$ConfigurationDirectory)
     $nodes = foreach ($node in $Remote.EffectiveNodes()) {
-        # Files of this node are taken relative to node.json, as the other sections' paths are.
-        $resolve = { param($Path) if ($Path) { [System.IO.Path]::GetFullPath([System.IO.Path]::Combine($ConfigurationDirectory, $Path)) } else { $null } }
+        # Files of this node are taken relative to node.json, as the other sections' paths are. A site
+        # reached Via another is logged into by the relaying node, from its files: a relative path
+        # there is resolved on that node (Resolve-RelayFilePath).
+        $resolve = { param($Path) if ($Path -and -not $Remote.Via) { [System.IO.Path]::GetFullPath([System.IO.Path]::Combine($ConfigurationDirectory, $Path)) } elseif ($Path) { $Path } else { $null } }
         [pscustomobject]@{
             PSTypeName            = 'QKDLite.ReplicationRemoteNode'
             HostName              = $node.HostName
@@ -36,6 +38,7 @@ function ConvertFrom-RemoteSettings {
     [pscustomobject]@{
         PSTypeName = 'QKDLite.ReplicationRemote'
         Name       = $Remote.Name
+        Via        = $Remote.Via
         Nodes      = @($nodes)
     }
 }
@@ -113,13 +116,15 @@ function ConvertTo-ReplicationNode {
     Normalises -Node and -Remote into sites, the remote participants of a transaction. -Node takes
     single nodes (hashtables or objects with HostName, Port, UserName, KeyFilePath, KnownHostsFile,
     ModulePath, Kme, and optionally an open Session from New-ReplicationSession to reuse) and sites
-    (Name plus Nodes, as Get-ReplicationRemote returns them); -Remote names sites in node.json.
-    A single node is journalled as user@host:port, a site by its name. A reused session is left
-    open, one opened here is closed after the operation.
+    (Name plus Nodes, and Via when the site is reached through another, as Get-ReplicationRemote
+    returns them); -Remote names sites in node.json. A single node is journalled as user@host:port,
+    a site by its name. A reused session is left open, one opened here is closed after the operation.
+    Via becomes the relay site object (Resolve-ReplicationRelay).
     #>
     param([Parameter(Mandatory)][System.Management.Automation.PSCmdlet]$Cmdlet, [object[]]$Node, [string[]]$Remote)
     $items = @(@($Node | Where-Object { $null -ne $_ }) + @(if ($Remote) { Get-ConfiguredRemote -Cmdlet $Cmdlet -Name $Remote }))
     $names = @{}
+    $sites = [System.Collections.Generic.List[object]]::new()
     foreach ($item in $items) {
         $siteNodes = Get-ItemValue $item 'Nodes'
         $siteName = Get-ItemValue $item 'Name'
@@ -141,8 +146,11 @@ function ConvertTo-ReplicationNode {
             $Cmdlet.ThrowTerminatingError((New-ReplicationError -ErrorId 'ReplicationNodeInvalid' -Category InvalidArgument -Message "Node $name is given twice." -Target $name))
         }
         $names[$name] = $true
-        [pscustomobject]@{ Name = $name; Nodes = $members; Current = 0 }
+        $via = Get-ItemValue $item 'Via'
+        $sites.Add([pscustomobject]@{ Name = $name; Nodes = $members; Current = 0; Via = if ($via) { [string]$via } else { $null } })
     }
+    Resolve-ReplicationRelay -Cmdlet $Cmdlet -Site $sites.ToArray()
+    $sites
 }
 
 function Resolve-ReplicationTarget {
@@ -165,9 +173,12 @@ function Resolve-ReplicationTarget {
 function Close-ReplicationSites {
     param([object[]]$Participants)
     foreach ($participant in @($Participants)) {
-        if (-not $participant.PSObject.Properties['Nodes']) { continue }
-        foreach ($member in $participant.Nodes) {
-            if ($member.Session -and $member.OwnsSession) { Remove-PSSession -Session $member.Session -ErrorAction Ignore; $member.Session = $null }
+        # A site reached Via another: the relay site's sessions too (it may be no participant itself).
+        for ($site = $participant; $site; $site = if ($site.PSObject.Properties['Via']) { $site.Via } else { $null }) {
+            if (-not $site.PSObject.Properties['Nodes']) { break }
+            foreach ($member in $site.Nodes) {
+                if ($member.Session -and $member.OwnsSession) { Remove-PSSession -Session $member.Session -ErrorAction Ignore; $member.Session = $null }
+            }
         }
     }
 }

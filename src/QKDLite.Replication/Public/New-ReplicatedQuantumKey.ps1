@@ -23,9 +23,14 @@ function New-ReplicatedQuantumKey {
         and journals those key_IDs; each remote site is told only the key_IDs and takes the same keys
         from its own KME as the slave SAE ("get key with key IDs"), preparing them in turn. The KME of a
         remote node is the one named by Kme in its entry (the name in that node's own node.json).
+        A site reached through another (Via, a chain A -> B -> C) is not on this node's QKD link: it
+        gets the QKD keys as key blocks under the transport key, which all nodes share, and needs no
+        Kme.
 
         A remote site may list several nodes that share its key store: the first one that answers takes
-        the work, and a node whose session breaks is replaced by the next.
+        the work, and a node whose session breaks is replaced by the next. A site with Via is reached
+        through the site it names: a node of that site relays each step to it (see
+        about_QKDLite_Replication).
 
     .PARAMETER KeyId
         Purpose name of the new keys.
@@ -56,7 +61,8 @@ function New-ReplicatedQuantumKey {
     .PARAMETER Node
         Remote nodes or sites: hashtables or objects with HostName and optionally Port, UserName,
         KeyFilePath, KnownHostsFile, ModulePath, Kme and Session (see Import-ReplicatedQuantumKey), or
-        sites with Name and Nodes as Get-ReplicationRemote returns them.
+        sites with Name and Nodes (and Via, the site that relays to it) as Get-ReplicationRemote
+        returns them.
 
     .PARAMETER Remote
         Names of remote sites in the Replication section of node.json. Without -Node and -Remote, every
@@ -109,7 +115,8 @@ function New-ReplicatedQuantumKey {
             $PSCmdlet.ThrowTerminatingError((New-ReplicationError -ErrorId 'KeySourceNotAvailable' -Category InvalidArgument `
                         -Message '-Source Kme needs -Kme (this node''s KME) and -SlaveSaeId (the remote sites'' SAE ID), and no -Label: the keys are labelled with their key_IDs. Nothing was created.' -Target 'Kme'))
         }
-        $unbound = @(foreach ($site in $remotes) { foreach ($member in $site.Nodes) { if (-not $member.Kme) { "$($member.Name) (remote $($site.Name))" } } })
+        # A site reached through another takes the keys as key blocks, so it needs no KME.
+        $unbound = @(foreach ($site in $remotes) { if (-not (Test-RelayedSite $site)) { foreach ($member in $site.Nodes) { if (-not $member.Kme) { "$($member.Name) (remote $($site.Name))" } } } })
         if ($unbound.Count) {
             $PSCmdlet.ThrowTerminatingError((New-ReplicationError -ErrorId 'ReplicationNodeKmeMissing' -Category InvalidArgument `
                         -Message "Node $($unbound[0]) names no Kme: each remote node must name the KME it takes QKD keys from (the name in that node's node.json). Nothing was created." -Target $unbound[0]))

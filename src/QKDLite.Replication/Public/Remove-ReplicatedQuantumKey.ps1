@@ -27,7 +27,8 @@ function Remove-ReplicatedQuantumKey {
         UserName, KeyFilePath, KnownHostsFile, ModulePath (what the node imports to load QKDLite;
         default QKDLite), Kme (its KME, for QKD keys) and Session (an open session from
         New-ReplicationSession to reuse; it is left open). A site: Name and Nodes (a list of such
-        nodes sharing one key store, tried in order), as Get-ReplicationRemote returns it.
+        nodes sharing one key store, tried in order), and Via when it is reached through another site
+        (given with -Node too, or configured), as Get-ReplicationRemote returns it.
 
     .PARAMETER Remote
         Names of remote sites in the Replication section of node.json (see Get-ReplicationRemote).
