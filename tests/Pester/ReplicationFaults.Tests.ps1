@@ -10,43 +10,13 @@
 BeforeAll {
     Import-Module (Join-Path $PSScriptRoot 'TestHelper.psm1') -Force
     Import-Module (Join-Path $PSScriptRoot 'SshTestHelper.psm1') -Force
-    $node = New-TestNode
-    $homeB = New-TestDirectory
-    $homeC = New-TestDirectory
-    $sshDirectory = New-TestDirectory
-    $components = @(New-TestKeyComponent -Count 2)
-    $null = Set-TransportKey -Component $components.Secure -ComponentCheckValue $components.CheckValue -Confirm:$false
-    Initialize-TestKeyStore -TokenLabel 'Source'
-    $null = Set-TransportKey -TokenLabel 'Source' -Component $components.Secure -ComponentCheckValue $components.CheckValue -Confirm:$false
-    $default = Get-TestKeyStoreConnection -TokenLabel 'QKDLite'
-    Connect-KeyStore @default
-
-    # The remote sites' key stores, made by other processes, with the same transport key.
-    $setup = foreach ($remoteHome in $homeB, $homeC) {
-        Start-TestChildProcess -Environment @{ QKDLITE_HOME = $remoteHome } -ArgumentList @{ Hex = @($components.Hex); CheckValue = @($components.CheckValue) } -ScriptBlock {
-            param($Hex, $CheckValue)
-            $null = Initialize-KeyStore -NewPinFile -WarningAction SilentlyContinue -ErrorAction Stop
-            $secure = @($Hex | ForEach-Object { ConvertTo-SecureString -String $_ -AsPlainText -Force })
-            $null = Set-TransportKey -Component $secure -ComponentCheckValue $CheckValue -Confirm:$false -ErrorAction Stop
-        }
-    }
-    foreach ($child in $setup) {
-        $done = Wait-TestChildProcess -Child $child -TimeoutSeconds 120
-        if ($done.TerminatingError) { throw "Remote node setup failed: $($done.TerminatingError.Message)" }
-    }
-
-    $sshKeys = New-TestSshKeys -Directory $sshDirectory
-    $pqKex = 'sntrup761x25519-sha512@openssh.com'
-    $sshB1 = Start-TestSshd -Directory $sshDirectory -Keys $sshKeys -Name 'b1' -RemoteHome $homeB -KexAlgorithms $pqKex
-    $sshB2 = Start-TestSshd -Directory $sshDirectory -Keys $sshKeys -Name 'b2' -RemoteHome $homeB -KexAlgorithms $pqKex
-    $sshC = Start-TestSshd -Directory $sshDirectory -Keys $sshKeys -Name 'c' -RemoteHome $homeC -KexAlgorithms $pqKex
+    Import-Module (Join-Path $PSScriptRoot 'ReplicationTestHelper.psm1') -Force
+    $sites = Initialize-TestReplicationSites
+    $node = $sites.Node; $homeB = $sites.HomeB; $homeC = $sites.HomeC; $sshDirectory = $sites.SshDirectory
+    $sshKeys = $sites.SshKeys; $pqKex = $sites.PqKex; $sshB1 = $sites.SshB1; $sshB2 = $sites.SshB2; $sshC = $sites.SshC
+    $user = $sites.User; $module = $sites.Module; $knownHosts = $sites.KnownHosts
     # Every server started, also the ones restarted by a test, is stopped at the end.
     $servers = [System.Collections.Generic.List[object]]@($sshB1, $sshB2, $sshC)
-    $user = [Environment]::UserName
-    $module = Get-TestModulePath
-    # One known-hosts file for every test server (they share the host key).
-    $knownHosts = Join-Path $sshDirectory 'known_hosts-all'
-    Set-Content -LiteralPath $knownHosts -Value (@($sshB1, $sshB2, $sshC) | ForEach-Object { Get-Content -LiteralPath $_.KnownHosts })
 
     function Get-NodeEntry($Server, [string]$Kme) {
         $entry = [ordered]@{ HostName = '127.0.0.1'; Port = $Server.Port; UserName = $user; KeyFilePath = $sshKeys.ClientKey; KnownHostsFile = $knownHosts; ModulePath = $module; ConnectTimeoutSeconds = 60 }
