@@ -71,17 +71,11 @@ function Invoke-RemoteStep {
         $index = ($Site.Current + $i) % $count
         $member = $Site.Nodes[$index]
         for ($attempt = 1; $attempt -le 2; $attempt++) {
-            if (-not $member.Session -or $member.Session.State -ne 'Opened') {
-                if ($member.Session -and $member.OwnsSession) { Remove-PSSession -Session $member.Session -ErrorAction Ignore }
-                $member.Session = $null
-                $connection = $member.Connection
-                try { $member.Session = New-ReplicationSession @connection -ErrorAction Stop }
-                catch {
-                    $lastError = $_
-                    Write-Verbose "Remote $($Site.Name): node $($member.Name) is not available ($(Get-ErrorSummary $_))."
-                    break
-                }
-                $member.OwnsSession = $true
+            try { Open-NodeSession -Member $member }
+            catch {
+                $lastError = $_
+                Write-Verbose "Remote $($Site.Name): node $($member.Name) is not available ($(Get-ErrorSummary $_))."
+                break
             }
             $call = $Arguments.Clone()
             if ($Arguments.Kme) { $call.Kme = $Arguments.Kme.Clone(); $call.Kme.Name = $member.Kme }
