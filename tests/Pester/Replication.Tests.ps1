@@ -406,6 +406,21 @@ Describe 'Replicated import and delete' {
             (Get-NodeState @($labels[3])).Local.Visible | Should -BeNullOrEmpty
             (Get-NodeState @($labels[3])).Local.Held | Should -Be 0
         }
+
+        It 'creates nothing anywhere when this node refuses a key of a later chunk, and says why' {
+            # This node makes its chunks on a runspace of its own while the other node prepares: its
+            # refusal must still stop the stream and abort what the other node prepared.
+            $labels = @(1..5 | ForEach-Object { [guid]::NewGuid().ToString() })
+            $null = New-QuantumKey -KeyId 'CLASH' -Label $labels[3]
+            $failure = $null
+            try { $null = New-ReplicatedQuantumKey -KeyId 'REPL-CHUNK' -Label $labels -Node $reuse } catch { $failure = $_ }
+            $failure.FullyQualifiedErrorId | Should -BeLike 'ReplicationAborted*'
+            $failure.Exception.Message | Should -Match ("node {0} could not prepare" -f [regex]::Escape([QKDLite.Core.Replication.ReplicationJournal]::LocalNode))
+            $failure.Exception.Message | Should -Match 'already holds a key'
+            Assert-AllOrNothing @($labels[0, 1, 2, 4] | ForEach-Object { [pscustomobject]@{ Label = $_ } }) $false
+            (Get-NodeState @($labels[3])).Remote.Visible | Should -BeNullOrEmpty
+            (Get-NodeState @($labels[3])).Remote.Held | Should -Be 0
+        }
     }
 
     Context 'the coordinator killed at <Step>, then Resume-QuantumKeyReplication' -ForEach @(
