@@ -42,17 +42,18 @@ function Resolve-KnownHostsFile {
     Join-Path ([Environment]::GetFolderPath('UserProfile')) '.ssh/known_hosts'
 }
 
-function Invoke-KexProbe {
+function Start-KexProbe {
     <#
     .SYNOPSIS
-        Connects once with `ssh -v`, offering only post-quantum key exchanges and checking the host key,
-        and returns the negotiated key exchange; a refusal becomes an error that names its cause.
+        Starts one `ssh -v` connection, offering only post-quantum key exchanges and checking the host
+        key; Complete-KexProbe returns the negotiated key exchange or an error that names the cause.
     .DESCRIPTION
         PowerShell's SSH transport reports every refusal as "The SSH transport process has abruptly
-        terminated"; ssh's own debug output says why, so the channel asks ssh first.
+        terminated"; ssh's own debug output says why, so the channel asks ssh too. The probe runs while
+        the session itself is opened (that session offers the same key exchanges and checks the same
+        host key, so it is never weaker than the probe), which saves a connection's time.
     #>
     param(
-        [Parameter(Mandatory)][System.Management.Automation.PSCmdlet]$Cmdlet,
         [Parameter(Mandatory)][string]$Ssh,
         [Parameter(Mandatory)][string]$Kex,
         [Parameter(Mandatory)][string]$HostName,
@@ -62,7 +63,6 @@ function Invoke-KexProbe {
         [Parameter(Mandatory)][string]$KnownHostsFile,
         [int]$ConnectTimeoutSeconds
     )
-    $node = Get-NodeName -HostName $HostName -Port $Port -UserName $UserName
     $arguments = @('-v', '-T',
         '-o', 'BatchMode=yes',
         '-o', 'StrictHostKeyChecking=yes',
@@ -74,8 +74,41 @@ function Invoke-KexProbe {
     if ($KeyFilePath) { $arguments += @('-o', 'IdentitiesOnly=yes', '-i', $KeyFilePath) }
     if ($UserName) { $arguments += @('-l', $UserName) }
     $arguments += @($HostName, 'exit')
-    $log = @(& $Ssh @arguments 2>&1 | ForEach-Object { "$_" })
-    $exit = $LASTEXITCODE
+    $start = [System.Diagnostics.ProcessStartInfo]::new($Ssh)
+    foreach ($argument in $arguments) { $start.ArgumentList.Add($argument) }
+    $start.UseShellExecute = $false
+    $start.RedirectStandardInput = $true
+    $start.RedirectStandardOutput = $true
+    $start.RedirectStandardError = $true
+    $process = [System.Diagnostics.Process]::Start($start)
+    $process.StandardInput.Close()
+    [pscustomobject]@{
+        Process = $process; Output = $process.StandardOutput.ReadToEndAsync(); Errors = $process.StandardError.ReadToEndAsync()
+        Node = (Get-NodeName -HostName $HostName -Port $Port -UserName $UserName)
+        Kex = $Kex; HostName = $HostName; Port = $Port; UserName = $UserName; KeyFilePath = $KeyFilePath; KnownHostsFile = $KnownHostsFile
+    }
+}
+
+function Stop-KexProbe {
+    <# Ends the probe's ssh if it still runs (the command was stopped), and frees it. #>
+    param([Parameter(Mandatory)]$Probe)
+    try { if (-not $Probe.Process.HasExited) { $Probe.Process.Kill() } } catch [System.InvalidOperationException] { }
+    $Probe.Process.Dispose()
+}
+
+function Complete-KexProbe {
+    <# Waits for the probe; returns the negotiated post-quantum key exchange, or throws the refusal with its cause. #>
+    param(
+        [Parameter(Mandatory)][System.Management.Automation.PSCmdlet]$Cmdlet,
+        [Parameter(Mandatory)]$Probe
+    )
+    # Short waits rather than one blocking wait, so that Ctrl+C still stops the command.
+    while (-not $Probe.Process.WaitForExit(200)) { }
+    $Probe.Process.WaitForExit()
+    $log = @(($Probe.Errors.GetAwaiter().GetResult() + $Probe.Output.GetAwaiter().GetResult()) -split "`r?`n" | Where-Object { $_ })
+    $exit = $Probe.Process.ExitCode
+    $node = $Probe.Node; $Kex = $Probe.Kex; $HostName = $Probe.HostName; $Port = $Probe.Port
+    $UserName = $Probe.UserName; $KeyFilePath = $Probe.KeyFilePath; $KnownHostsFile = $Probe.KnownHostsFile
     $text = $log -join "`n"
     $negotiated = $null
     foreach ($line in $log) {

@@ -9,7 +9,7 @@ function New-ReplicationSession {
         hybrids mlkem768x25519-sha256 and sntrup761x25519-sha512 (whichever this node's OpenSSH client
         knows), and the node's host key must be in the known-hosts file (StrictHostKeyChecking=yes).
 
-        Before the session is opened, ssh connects once with debug output to learn the negotiated key
+        While the session is opened, ssh connects once more with debug output to learn the negotiated key
         exchange and, on failure, the cause, because PowerShell reports any SSH failure only as "the SSH
         transport process has abruptly terminated". A refusal is a terminating error with one of these ids:
         ReplicationKeyExchangeNotPostQuantum (the node offers no post-quantum key exchange),
@@ -71,9 +71,8 @@ function New-ReplicationSession {
         $kex = Get-PostQuantumKexList -Ssh $ssh -Cmdlet $PSCmdlet
         $knownHosts = Resolve-KnownHostsFile -KnownHostsFile $KnownHostsFile
         $key = if ($KeyFilePath) { $ExecutionContext.SessionState.Path.GetUnresolvedProviderPathFromPSPath($KeyFilePath) } else { $null }
-        $negotiated = Invoke-KexProbe -Cmdlet $PSCmdlet -Ssh $ssh -Kex $kex -HostName $HostName -Port $Port -UserName $UserName `
+        $probe = Start-KexProbe -Ssh $ssh -Kex $kex -HostName $HostName -Port $Port -UserName $UserName `
             -KeyFilePath $key -KnownHostsFile $knownHosts -ConnectTimeoutSeconds $ConnectTimeoutSeconds
-        Write-Verbose "Node $(Get-NodeName $HostName $Port $UserName): key exchange $negotiated, host key verified."
         $parameters = @{
             HostName          = $HostName
             Port              = $Port
@@ -90,13 +89,24 @@ function New-ReplicationSession {
         }
         if ($UserName) { $parameters.UserName = $UserName }
         if ($key) { $parameters.KeyFilePath = $key }
+        $session = $null
+        $sessionError = $null
         try {
-            $session = New-PSSession @parameters
+            try { $session = New-PSSession @parameters }
+            catch { $sessionError = $_ }
+            # The probe's verdict first: when the node is refused, its cause is what the administrator needs.
+            try { $negotiated = Complete-KexProbe -Cmdlet $PSCmdlet -Probe $probe }
+            catch {
+                if ($session) { Remove-PSSession -Session $session -ErrorAction Ignore }
+                throw
+            }
         }
-        catch {
+        finally { Stop-KexProbe -Probe $probe }
+        Write-Verbose "Node $(Get-NodeName $HostName $Port $UserName): key exchange $negotiated, host key verified."
+        if ($sessionError) {
             $PSCmdlet.ThrowTerminatingError((New-ReplicationError -ErrorId 'ReplicationSessionFailed' -Category ConnectionError `
-                        -Message "SSH to node $(Get-NodeName $HostName $Port $UserName) works (key exchange $negotiated), but no PowerShell session could be opened: $($_.Exception.Message) Check that the node's sshd has 'Subsystem powershell <pwsh> -sshs -NoLogo -NoProfile'." `
-                        -Target $HostName -InnerException $_.Exception))
+                        -Message "SSH to node $(Get-NodeName $HostName $Port $UserName) works (key exchange $negotiated), but no PowerShell session could be opened: $($sessionError.Exception.Message) Check that the node's sshd has 'Subsystem powershell <pwsh> -sshs -NoLogo -NoProfile'." `
+                        -Target $HostName -InnerException $sessionError.Exception))
         }
         $session | Add-Member -NotePropertyName KeyExchange -NotePropertyValue $negotiated -PassThru
     }
