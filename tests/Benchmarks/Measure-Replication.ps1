@@ -8,7 +8,8 @@
     node's; Remote, the remote node's, reached only through sshd's powershell subsystem with its own
     QKDLITE_HOME) sharing a transport key, and its own sshd. Each replication run opens its session
     (session setup is included). Runs raw, replication, replication, raw, Rounds times, and prints one
-    JSON line: count, rawMs, replicationMs (sums), and the runs. Invoke-Benchmark.ps1 runs it as section (g).
+    JSON line: count, rawMs, replicationMs (sums), setupMs (a session's setup alone, once per round),
+    and the runs. Invoke-Benchmark.ps1 runs it as section (g).
 #>
 [CmdletBinding()]
 param(
@@ -64,21 +65,37 @@ try {
         $timer.Elapsed.TotalMilliseconds
     }
 
+    # The session's setup alone, as each replication run pays it: SSH, the remote PowerShell, QKDLite
+    # imported there and its key store connected. It bounds what the ratio can reach.
+    function Measure-SessionSetup {
+        $timer = [Diagnostics.Stopwatch]::StartNew()
+        $connection = $node.Clone(); $connection.Remove('ModulePath')
+        $session = New-ReplicationSession @connection
+        try {
+            $null = Invoke-Command -Session $session -ArgumentList $node.ModulePath { param($Module) Import-Module $Module -ErrorAction Stop; $null = QKDLite\Get-KeyCount }
+            $timer.Stop()
+        }
+        finally { Remove-PSSession -Session $session }
+        $timer.Elapsed.TotalMilliseconds
+    }
+
     # Untimed: warm this side (JIT, first session) and make the keys the raw runs move.
     $null = Measure-Replication 'Warmup'
     foreach ($round in 1..$Rounds) { foreach ($set in 'Raw1', 'Raw2') { $null = New-QuantumKey -TokenLabel Main -KeyId "$set-$round" -Count $KeyCount } }
-    $rawMs = 0.0; $replicationMs = 0.0
+    $rawMs = 0.0; $replicationMs = 0.0; $setupMs = 0.0
     $runs = foreach ($round in 1..$Rounds) {
         $raw1 = Invoke-Raw "Raw1-$round"
         $rep1 = Measure-Replication "Repl1-$round"
         $rep2 = Measure-Replication "Repl2-$round"
         $raw2 = Invoke-Raw "Raw2-$round"
+        $setup = Measure-SessionSetup
+        $setupMs += $setup
         $rawMs += $raw1 + $raw2; $replicationMs += $rep1 + $rep2
-        [pscustomobject]@{ raw1 = $raw1; replication1 = $rep1; replication2 = $rep2; raw2 = $raw2 }
+        [pscustomobject]@{ raw1 = $raw1; replication1 = $rep1; replication2 = $rep2; raw2 = $raw2; setup = $setup }
     }
     $remoteCount = (Get-KeyCount -TokenLabel Remote -KeyId 'Repl*' | Measure-Object -Property Count -Sum).Sum
     if ($remoteCount -ne 2 * $Rounds * $KeyCount) { throw "The remote holds $remoteCount replicated keys, not $(2 * $Rounds * $KeyCount)." }
-    [pscustomobject]@{ count = 2 * $Rounds * $KeyCount; rawMs = $rawMs; replicationMs = $replicationMs; runs = @($runs) } | ConvertTo-Json -Compress -Depth 4
+    [pscustomobject]@{ count = 2 * $Rounds * $KeyCount; rawMs = $rawMs; replicationMs = $replicationMs; setupMs = $setupMs; runs = @($runs) } | ConvertTo-Json -Compress -Depth 4
 }
 finally {
     Get-PSSession | Remove-PSSession
