@@ -183,6 +183,18 @@ Describe 'Replication channel' {
             $status.Reachable | Should -BeFalse
             $status.ErrorId | Should -Be 'ReplicationNodeUnreachable'
         }
+
+        It 'reports it as one error, without ssh''s own messages on the console' {
+            # ssh writes to the process's stderr, past PowerShell's streams: only a child process shows it.
+            $port = & { $l = [System.Net.Sockets.TcpListener]::new([System.Net.IPAddress]::Loopback, 0); $l.Start(); $p = $l.LocalEndpoint.Port; $l.Stop(); $p }
+            $child = Invoke-TestChildProcess -ArgumentList @{ Port = $port; KnownHosts = $pq.KnownHosts } -ScriptBlock {
+                param($Port, $KnownHosts)
+                try { New-ReplicationSession -HostName 127.0.0.1 -Port $Port -KnownHostsFile $KnownHosts -ConnectTimeoutSeconds 5 } catch { 'refused: ' + $_.FullyQualifiedErrorId }
+            }
+            $child.Output | Should -Be 'refused: ReplicationNodeUnreachable,New-ReplicationSession'
+            $console = @("$($child.StdOut)`n$($child.StdErr)" -split "`n")
+            @($console | Where-Object { $_ -match 'ssh:|Connection refused' }) | Should -BeNullOrEmpty
+        }
     }
 
     Context 'help' {

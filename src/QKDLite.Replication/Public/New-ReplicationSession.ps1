@@ -85,6 +85,8 @@ function New-ReplicationSession {
                 UserKnownHostsFile    = $knownHosts
                 GlobalKnownHostsFile  = '/dev/null'
                 BatchMode             = 'yes'
+                # The probe reports why a connection fails; the session's own ssh would print it to the console.
+                LogLevel              = 'QUIET'
             }
         }
         if ($UserName) { $parameters.UserName = $UserName }
