@@ -191,6 +191,28 @@ Describe 'Replication to several sites' {
         $state.siteB.Visible | Should -Be @($blocks.CheckValue)
     }
 
+    It 'makes this node''s keys of a create while the session to a slow first node is still opening' {
+        # This node accepts connections and never answers: a session's setup waits out its timeout.
+        $silent = [System.Net.Sockets.TcpListener]::new([System.Net.IPAddress]::Loopback, 0)
+        $silent.Start()
+        try {
+            $slow = Get-NodeEntry @{ Port = $silent.LocalEndpoint.Port }
+            $slow.ConnectTimeoutSeconds = 8
+            $site = [pscustomobject]@{ Name = 'siteB'; Nodes = @($slow, (Get-NodeEntry $sshB2)) }
+            $start = [DateTimeOffset]::UtcNow
+            $result = New-ReplicatedQuantumKey -KeyId 'EARLY' -Count 3 -Node $site
+            $result.State | Should -Be 'Committed'
+            ([DateTimeOffset]::UtcNow - $start).TotalSeconds | Should -BeGreaterThan 8 -Because 'the first node was waited for'
+            foreach ($key in @($result.Labels | ForEach-Object { Get-QuantumKey -Label $_ })) {
+                $key.Created | Should -BeLessThan $start.AddSeconds(8) -Because 'this node made its keys while the first node''s session was opening'
+            }
+            $state = Get-SiteState @($result.Labels)
+            @($state.local.Visible).Count | Should -Be 3
+            @($state.siteB.Visible) | Should -Be @($state.local.Visible) -Because 'the second node of site B holds the same keys'
+        }
+        finally { $silent.Stop() }
+    }
+
     It 'takes keys from the pipeline: Export | Import, Get-QuantumKey | Remove, with -WhatIf changing nothing' {
         $blocks = New-SourceBlock 3
         $journalled = @(Get-QuantumKeyReplication).Count
