@@ -12,8 +12,9 @@ foreach ($folder in 'Private', 'Public') {
 }
 
 # -Remote completes with the site names of node.json. Registered here, so the completer runs in this module.
-Register-ArgumentCompleter -CommandName 'New-ReplicatedQuantumKey', 'Import-ReplicatedQuantumKey', 'Remove-ReplicatedQuantumKey', 'Resume-QuantumKeyReplication' -ParameterName 'Remote' -ScriptBlock ${function:Get-RemoteNameCompletion}
+Register-ArgumentCompleter -CommandName 'New-ReplicatedQuantumKey', 'Import-ReplicatedQuantumKey', 'Remove-ReplicatedQuantumKey', 'Resume-QuantumKeyReplication', 'Test-ReplicationNode' -ParameterName 'Remote' -ScriptBlock ${function:Get-RemoteNameCompletion}
 Register-ArgumentCompleter -CommandName 'Get-ReplicationRemote' -ParameterName 'Name' -ScriptBlock ${function:Get-RemoteNameCompletion}
+Register-ArgumentCompleter -CommandName 'Test-ReplicationNode' -ParameterName 'Via' -ScriptBlock ${function:Get-RemoteNameCompletion}
 
 Export-ModuleMember -Function @(
     'New-ReplicationSession'

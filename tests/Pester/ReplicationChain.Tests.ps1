@@ -2,8 +2,9 @@
 # Replication along a chain A -> B -> C coordinated by A, over real OpenSSH servers on loopback: site B
 # has two nodes sharing one key store, site C (no KME) is reached only through site B ("Via"). Its SSH
 # key and known-hosts files are named relative to node.json and exist only in B's data directory, so
-# C can be reached from B's relay and not from A. Then B's relay is killed (SIGKILL) at each relay
-# point, followed by recovery, and the invariants of RELIABILITY.md are checked on all three sites.
+# C can be reached from B's relay and not from A. Key maintenance counts and tops up C, and
+# Test-ReplicationNode checks C's node, through B as well. Then B's relay is killed (SIGKILL) at each
+# relay point, followed by recovery, and the invariants of RELIABILITY.md are checked on all three sites.
 
 BeforeAll {
     Import-Module (Join-Path $PSScriptRoot 'TestHelper.psm1') -Force
@@ -230,6 +231,129 @@ Describe 'Replication over the chain' {
         $entry.State | Should -Be 'Aborting' -Because 'C has still to hear the abort'
         (Resume-QuantumKeyReplication -Node $reuse -TransactionId $entry.TransactionId).State | Should -Be 'Aborted'
         Assert-AllOrNothing @($blocks.Label) $false
+    }
+}
+
+Describe 'Maintenance and node checks of a site reached through another' {
+    BeforeAll {
+        # node.json with Maintenance entries for site C alone and for sites B and C, and the sites given
+        # (default: as configured above).
+        function Set-ChainConfiguration($Remotes) {
+            $configuration = $savedConfiguration | ConvertFrom-Json -AsHashtable
+            $configuration['Maintenance'] = @{ KeyIds = @(
+                    @{ KeyId = 'CHAIN-MAINT'; Minimum = 3; Remotes = @('siteC') }
+                    @{ KeyId = 'CHAIN-MAINT-BC'; Minimum = 2; Remotes = @('siteB', 'siteC') }
+                ) }
+            if ($Remotes) { $configuration['Replication'] = @{ Remotes = @($Remotes) } }
+            $configuration | ConvertTo-Json -Depth 8 | Set-Content -LiteralPath $configFile -Encoding utf8NoBOM
+        }
+        function Get-MaintainedKey([System.Management.Automation.Runspaces.PSSession]$Session, [string]$KeyId = 'CHAIN-MAINT') {
+            $script = { param($KeyId) @(Get-QuantumKey -KeyId $KeyId -ErrorAction SilentlyContinue | ForEach-Object CheckValue | Sort-Object) }
+            if ($Session) { @(Invoke-Command -Session $Session -ScriptBlock $script -ArgumentList $KeyId) } else { @(& $script $KeyId) }
+        }
+        # A site whose nodes listen nowhere; and site C reachable from this node too (its files by absolute path).
+        $deadB = [ordered]@{ Name = 'siteB'; Nodes = @((Get-NodeEntry @{ Port = (Get-TestFreePortNumber) }), (Get-NodeEntry @{ Port = (Get-TestFreePortNumber) })) }
+        $directC = Get-NodeEntry $sshC
+        $directC.Name = 'siteC'; $directC.Via = 'siteB'
+        $deadC = Get-NodeEntry @{ Port = (Get-TestFreePortNumber) }
+        $deadC.Name = 'siteC'; $deadC.Via = 'siteB'
+        $healthyB = ($savedConfiguration | ConvertFrom-Json -AsHashtable)['Replication']['Remotes'][0]
+    }
+
+    AfterEach {
+        Set-Content -LiteralPath $configFile -Value $savedConfiguration -NoNewline
+    }
+
+    It 'tops up site C through site B''s relay (C''s login key is only on B), alone and with B' {
+        Set-ChainConfiguration
+        $output = @(Invoke-QuantumKeyMaintenance -ErrorAction Continue 2>&1)
+        $because = "($($output | Out-String))"
+        $results = @($output | Where-Object { $_ -isnot [System.Management.Automation.ErrorRecord] })
+        $results.KeyId | Should -Be @('CHAIN-MAINT', 'CHAIN-MAINT-BC') -Because $because
+        $results.Outcome | Should -Be @('ToppedUp', 'ToppedUp') -Because $because
+
+        $result = $results[0]
+        $result.Created | Should -Be 3
+        $result.Remotes.Name | Should -Be 'siteC'
+        $result.Remotes[0].Before | Should -Be 0 -Because "C's keys were counted $because"
+        $result.Remotes[0].After | Should -Be 3
+        $local = Get-MaintainedKey
+        $local.Count | Should -Be 3
+        Get-MaintainedKey $sessionC | Should -Be $local -Because 'C holds the same keys'
+        Get-MaintainedKey $sessionB | Should -BeNullOrEmpty -Because 'B only relayed'
+        (Get-QuantumKeyReplication -TransactionId $result.TransactionId).Remotes | Should -Be @('siteC')
+
+        $both = $results[1]
+        $both.Created | Should -Be 2
+        $both.Remotes.Name | Should -Be @('siteB', 'siteC')
+        $local = Get-MaintainedKey -KeyId 'CHAIN-MAINT-BC'
+        $local.Count | Should -Be 2
+        Get-MaintainedKey $sessionB 'CHAIN-MAINT-BC' | Should -Be $local
+        Get-MaintainedKey $sessionC 'CHAIN-MAINT-BC' | Should -Be $local
+        (Get-QuantumKeyReplication -TransactionId $both.TransactionId).Remotes | Should -Be @('siteB', 'siteC')
+    }
+
+    It 'fails for site C naming both sites when <Case>, and creates nothing' -ForEach @(
+        # C is reachable from here too: only the relay decides that the run fails.
+        @{ Case = 'site B does not answer'; Sites = { @($deadB, $directC) }; Message = 'Remote siteC is reached through remote siteB, which did not answer: No node of remote siteB answered' }
+        @{ Case = 'site C does not answer a healthy site B'; Sites = { @($healthyB, $deadC) }; Message = 'Remote siteC did not answer its relay, remote siteB: Node \S+ is not reachable' }
+    ) {
+        Set-ChainConfiguration (& $Sites)
+        $before = Get-MaintainedKey
+        $output = @(Invoke-QuantumKeyMaintenance -KeyId 'CHAIN-MAINT' -ErrorAction Continue 2>&1)
+        $failures = @($output | Where-Object { $_ -is [System.Management.Automation.ErrorRecord] })
+        $result = @($output | Where-Object { $_ -isnot [System.Management.Automation.ErrorRecord] })[0]
+        $result.Outcome | Should -Be 'Failed' -Because "$($result | Out-String)"
+        $result.Failure | Should -Be 'Replication'
+        $result.ErrorId | Should -Be 'ReplicationNodeUnreachable'
+        $result.Error | Should -Match $Message
+        $failures.Count | Should -Be 1
+        $failures[0].FullyQualifiedErrorId | Should -BeLike 'ReplicationNodeUnreachable*'
+        $failures[0].Exception.Message | Should -Match $Message
+        Get-MaintainedKey | Should -Be $before
+    }
+
+    It 'checks site C from site B''s relay and says so' {
+        Get-TestCompletion 'Test-ReplicationNode -Remote site' | Should -Be @('siteB', 'siteC')
+        Get-TestCompletion 'Test-ReplicationNode -HostName c -Via site' | Should -Be @('siteB', 'siteC')
+        $status = @(Test-ReplicationNode -Remote siteC)
+        $status.Count | Should -Be 1
+        $status[0].PSObject.TypeNames | Should -Contain 'QKDLite.ReplicationNodeStatus'
+        $status[0].Node | Should -BeExactly "$user@127.0.0.1:$($sshC.Port)"
+        $status[0].Remote | Should -BeExactly 'siteC'
+        $status[0].Via | Should -BeExactly 'siteB'
+        $status[0].Problem | Should -BeNullOrEmpty
+        $status[0].Ready | Should -BeTrue
+        $status[0].Reachable | Should -BeTrue
+        $status[0].KeyExchange | Should -BeExactly $pqKex
+        $status[0].QKDLiteVersion | Should -Be (Import-PowerShellDataFile -LiteralPath $module).ModuleVersion
+        $status[0].TransportKeyCheckValue | Should -BeExactly (Get-TransportKey).CheckValue
+        $status[0].TransportKeyMatches | Should -BeTrue
+    }
+
+    It 'checks a node given with -Via from that site, even where this node could reach it itself' {
+        Set-ChainConfiguration @($deadB, $directC)
+        $given = @((Get-ReplicationRemote -Name siteC).Nodes | Test-ReplicationNode -Via siteB)
+        $given.Count | Should -Be 1
+        $given[0].Node | Should -BeExactly "$user@127.0.0.1:$($sshC.Port)"
+        $given[0].Via | Should -BeExactly 'siteB'
+        $given[0].Remote | Should -BeNullOrEmpty
+        $given[0].Ready | Should -BeFalse
+        $given[0].ErrorId | Should -Be 'ReplicationNodeUnreachable'
+        $given[0].Problem | Should -Match 'is reached through remote siteB, which did not answer: No node of remote siteB answered'
+    }
+
+    It 'reports site C not ready naming both sites when <Case>' -ForEach @(
+        @{ Case = 'site B does not answer'; Sites = { @($deadB, $directC) }; Message = 'Remote siteC is reached through remote siteB, which did not answer: No node of remote siteB answered' }
+        @{ Case = 'site C does not answer a healthy site B'; Sites = { @($healthyB, $deadC) }; Message = 'Remote siteC did not pass the checks of its relay, remote siteB: Nothing answers on 127\.0\.0\.1 port' }
+    ) {
+        Set-ChainConfiguration (& $Sites)
+        $status = Test-ReplicationNode -Remote siteC
+        $status.Via | Should -BeExactly 'siteB'
+        $status.Ready | Should -BeFalse
+        $status.Reachable | Should -BeFalse
+        $status.ErrorId | Should -Be 'ReplicationNodeUnreachable'
+        $status.Problem | Should -Match $Message
     }
 }
 

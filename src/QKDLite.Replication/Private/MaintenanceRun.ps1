@@ -51,7 +51,8 @@ function Get-MaintenanceSiteNode {
     <#
     The site as -Node of New-ReplicatedQuantumKey: its nodes starting with the one that answered the
     count (with its open session, so one session serves every keyID), then the others in their order,
-    so the create fails over as the count did.
+    so the create fails over as the count did. A site reached Via another keeps it, as the relay
+    site in the same form, so the create takes the count's way and sessions.
     #>
     param([Parameter(Mandatory)]$Site)
     $count = $Site.Nodes.Count
@@ -63,7 +64,9 @@ function Get-MaintenanceSiteNode {
         if ($member.Session -and $member.Session.State -eq 'Opened') { $node.Session = $member.Session }
         $node
     }
-    @{ Name = $Site.Name; Nodes = @($nodes) }
+    $node = @{ Name = $Site.Name; Nodes = @($nodes) }
+    if (Test-RelayedSite $Site) { $node.Via = Get-MaintenanceSiteNode -Site $Site.Via }
+    $node
 }
 
 function Get-MaintenanceRemoteCount {

@@ -119,7 +119,8 @@ function ConvertTo-ReplicationNode {
     (Name plus Nodes, and Via when the site is reached through another, as Get-ReplicationRemote
     returns them); -Remote names sites in node.json. A single node is journalled as user@host:port,
     a site by its name. A reused session is left open, one opened here is closed after the operation.
-    Via becomes the relay site object (Resolve-ReplicationRelay).
+    Via becomes the relay site object (Resolve-ReplicationRelay); it may also be given as that site
+    itself (Name and Nodes, with their sessions to reuse), as maintenance does.
     #>
     param([Parameter(Mandatory)][System.Management.Automation.PSCmdlet]$Cmdlet, [object[]]$Node, [string[]]$Remote)
     $items = @(@($Node | Where-Object { $null -ne $_ }) + @(if ($Remote) { Get-ConfiguredRemote -Cmdlet $Cmdlet -Name $Remote }))
@@ -147,7 +148,11 @@ function ConvertTo-ReplicationNode {
         }
         $names[$name] = $true
         $via = Get-ItemValue $item 'Via'
-        $sites.Add([pscustomobject]@{ Name = $name; Nodes = $members; Current = 0; Via = if ($via) { [string]$via } else { $null } })
+        # Via names the relay site, or is that site itself (Name and Nodes), whose sessions are then reused.
+        $relay = if (-not $via) { $null }
+        elseif ($via -isnot [string] -and $null -ne (Get-ItemValue $via 'Nodes')) { @(ConvertTo-ReplicationNode -Cmdlet $Cmdlet -Node @($via))[0] }
+        else { [string]$via }
+        $sites.Add([pscustomobject]@{ Name = $name; Nodes = $members; Current = 0; Via = $relay })
     }
     Resolve-ReplicationRelay -Cmdlet $Cmdlet -Site $sites.ToArray()
     $sites

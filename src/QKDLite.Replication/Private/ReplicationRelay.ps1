@@ -5,9 +5,21 @@
 # the same idempotent step there, returning its answer. Connection details of the far site come from
 # this node; the relay logs in with its own key and known-hosts files, named by those details.
 
+# Commands outside a transaction's steps (maintenance's key count, Test-ReplicationNode's checks)
+# take the same way: Invoke-SiteCommand on such a site sends the command as text, with its arguments
+# and the route, to the first site of the chain, and the relay at each site passes it on.
+
 # On a relay node: the sessions it opened to the next site, by node name, kept for the coordinator's
 # next step. They live as long as this process, which is the coordinator's session to this node.
 $script:RelaySessions = @{}
+
+# What a relay node runs for a command of the coordinator: Invoke-RelayedCommand, an internal part of
+# replication that the module does not export.
+$script:RelayCommandScript = {
+    param($Route, $Command, $CommandArguments)
+    $replication = (Get-Module -Name QKDLite).NestedModules | Where-Object Name -EQ 'QKDLite.Replication'
+    & $replication { param($Route, $Command, $CommandArguments) Invoke-RelayedCommand -Route $Route -Command $Command -ArgumentList $CommandArguments } $Route $Command $CommandArguments
+}
 
 function Resolve-ReplicationRelay {
     <#
@@ -83,6 +95,19 @@ function Add-RelayContext {
     [System.Management.Automation.ErrorRecord]::new($exception, $id, $ErrorRecord.CategoryInfo.Category, $ErrorRecord.TargetObject)
 }
 
+function Get-RelayRoute {
+    # The first site of the chain to -Site (one this node reaches itself), and the hops from there on
+    # to -Site, as the relays take them (ConvertTo-RelayHop). Returns the two as a pair.
+    param([Parameter(Mandatory)]$Site)
+    $route = @()
+    $first = $Site
+    while (Test-RelayedSite $first) {
+        $route = @(ConvertTo-RelayHop $first) + $route
+        $first = $first.Via
+    }
+    $first, $route
+}
+
 function Invoke-RelayedRemoteStep {
     <#
     On the coordinator: runs one step of a site reached Via another by sending it, with the route of
@@ -90,12 +115,7 @@ function Invoke-RelayedRemoteStep {
     their failover). When that site does not answer, the error names both sites.
     #>
     param([Parameter(Mandatory)]$Site, [Parameter(Mandatory)][hashtable]$Arguments)
-    $route = @()
-    $first = $Site
-    while (Test-RelayedSite $first) {
-        $route = @(ConvertTo-RelayHop $first) + $route
-        $first = $first.Via
-    }
+    $first, $route = Get-RelayRoute $Site
     $call = $Arguments.Clone()
     $call.Route = $route
     # Test only: named relay steps where the relaying process is to be killed. The coordinating
@@ -128,6 +148,32 @@ function Resolve-RelayFilePath {
     [System.IO.Path]::GetFullPath([System.IO.Path]::Combine($directory, $Path))
 }
 
+function ConvertFrom-RelayConnection {
+    # On a relay node: a connection of the far site as New-ReplicationSession takes it, its files those of this node.
+    param([Parameter(Mandatory)][System.Collections.IDictionary]$Connection)
+    $resolved = @{}
+    foreach ($key in $Connection.Keys) { $resolved[$key] = $Connection[$key] }
+    foreach ($key in 'KeyFilePath', 'KnownHostsFile') {
+        if ($resolved.ContainsKey($key)) { $resolved[$key] = Resolve-RelayFilePath $resolved[$key] }
+    }
+    $resolved
+}
+
+function ConvertFrom-RelayHop {
+    # On a relay node: the next site of a route as a site object, with the sessions this process keeps to its nodes.
+    param([Parameter(Mandatory)]$Hop)
+    $members = foreach ($node in @($Hop.Nodes)) {
+        [pscustomobject]@{ Name = $node.Name; Connection = (ConvertFrom-RelayConnection $node.Connection); ModulePath = $node.ModulePath; Kme = $node.Kme; Session = $script:RelaySessions[$node.Name]; OwnsSession = $true; Ready = $false }
+    }
+    [pscustomobject]@{ Name = $Hop.Name; Nodes = @($members); Current = 0; Via = $null }
+}
+
+function Save-RelaySession {
+    # On a relay node: keeps the sessions of -Site (from ConvertFrom-RelayHop) for the coordinator's next call.
+    param([Parameter(Mandatory)]$Site)
+    foreach ($member in $Site.Nodes) { if ($member.Session) { $script:RelaySessions[$member.Name] = $member.Session } else { $script:RelaySessions.Remove($member.Name) } }
+}
+
 function Invoke-RelayedStep {
     <#
     On the relay node: runs the step on the next site of the route (its nodes in order, with the same
@@ -142,15 +188,7 @@ function Invoke-RelayedStep {
     $inner = $Arguments.Clone()
     $inner.Remove('Route')
     if ($route.Count -gt 1) { $inner.Route = @($route | Select-Object -Skip 1) }
-    $members = foreach ($node in @($hop.Nodes)) {
-        $connection = @{}
-        foreach ($key in $node.Connection.Keys) { $connection[$key] = $node.Connection[$key] }
-        foreach ($key in 'KeyFilePath', 'KnownHostsFile') {
-            if ($connection.ContainsKey($key)) { $connection[$key] = Resolve-RelayFilePath $connection[$key] }
-        }
-        [pscustomobject]@{ Name = $node.Name; Connection = $connection; ModulePath = $node.ModulePath; Kme = $node.Kme; Session = $script:RelaySessions[$node.Name]; OwnsSession = $true; Ready = $false }
-    }
-    $site = [pscustomobject]@{ Name = $hop.Name; Nodes = @($members); Current = 0; Via = $null }
+    $site = ConvertFrom-RelayHop $hop
     try {
         Invoke-RelayCrashPoint -Step "Relaying:$($Arguments.Step):$($hop.Name)" -Armed $Arguments['RelayCrashAt']
         $output = Invoke-RemoteStep -Site $site -Arguments $inner
@@ -160,7 +198,44 @@ function Invoke-RelayedStep {
     catch {
         throw (Add-RelayContext -ErrorRecord $_ -Message "Remote $($hop.Name) did not answer its relay, remote $($hop.Via):")
     }
-    finally {
-        foreach ($member in $site.Nodes) { if ($member.Session) { $script:RelaySessions[$member.Name] = $member.Session } else { $script:RelaySessions.Remove($member.Name) } }
+    finally { Save-RelaySession -Site $site }
+}
+
+function Invoke-RelayedSiteCommand {
+    <#
+    On the coordinator: Invoke-SiteCommand for a site reached Via another. The command goes as text,
+    with its arguments and the route of sites still to go, to the first site of the chain (its nodes
+    with their failover), whose relay passes it on (Invoke-RelayedCommand). When that site does not
+    answer, the error names both sites.
+    #>
+    param([Parameter(Mandatory)]$Site, [Parameter(Mandatory)][scriptblock]$ScriptBlock, [object[]]$ArgumentList = @())
+    $first, $route = Get-RelayRoute $Site
+    try { Invoke-SiteCommand -Site $first -ScriptBlock $script:RelayCommandScript -ArgumentList $route, $ScriptBlock.ToString(), $ArgumentList }
+    catch {
+        throw (Add-RelayContext -ErrorRecord $_ -Message "Remote $($Site.Name) is reached through remote $($first.Name), which did not answer:")
     }
+}
+
+function Invoke-RelayedCommand {
+    <#
+    On a relay node: runs a command of the coordinator on the next site of the route (its nodes in
+    order, with Invoke-SiteCommand's failover), or passes it on to that site's relay when the route
+    goes further, and returns the output. The sessions opened here are kept for the coordinator's
+    next call. An error of the far site comes back with its own id; a far site that does not answer
+    is an error naming both sites.
+    #>
+    param([Parameter(Mandatory)][object[]]$Route, [Parameter(Mandatory)][string]$Command, [object[]]$ArgumentList = @())
+    $hop = $Route[0]
+    $site = ConvertFrom-RelayHop $hop
+    try {
+        if ($Route.Count -gt 1) {
+            $further = @($Route | Select-Object -Skip 1)
+            Invoke-SiteCommand -Site $site -ScriptBlock $script:RelayCommandScript -ArgumentList $further, $Command, $ArgumentList
+        }
+        else { Invoke-SiteCommand -Site $site -ScriptBlock ([scriptblock]::Create($Command)) -ArgumentList $ArgumentList }
+    }
+    catch {
+        throw (Add-RelayContext -ErrorRecord $_ -Message "Remote $($hop.Name) did not answer its relay, remote $($hop.Via):")
+    }
+    finally { Save-RelaySession -Site $site }
 }

@@ -1,5 +1,6 @@
 # Commands outside a transaction's steps (counting keys, for one) on a remote site with several
-# nodes: the first healthy node answers, as Invoke-RemoteStep does for the steps of a transaction.
+# nodes: the first healthy node answers, as Invoke-RemoteStep does for the steps of a transaction,
+# and a site reached Via another is reached through its relay (ReplicationRelay.ps1).
 
 function Invoke-SiteCommand {
     <#
@@ -8,9 +9,12 @@ function Invoke-SiteCommand {
     during the call, is passed over with a verbose line saying why (a broken session is reopened once
     first); the site's Current then names the node that answered, and its session stays open for the
     next command. An answer from a node (an error included) ends the search. When no node answers,
-    the last connection error is thrown, its message naming every node that was tried.
+    the last connection error is thrown, its message naming every node that was tried. A site
+    reached Via another is reached through its relay, as the steps of a transaction are
+    (Invoke-RelayedSiteCommand): -ScriptBlock then travels as text and must not rely on this scope.
     #>
     param([Parameter(Mandatory)]$Site, [Parameter(Mandatory)][scriptblock]$ScriptBlock, [object[]]$ArgumentList = @())
+    if (Test-RelayedSite $Site) { return Invoke-RelayedSiteCommand -Site $Site -ScriptBlock $ScriptBlock -ArgumentList $ArgumentList }
     $count = $Site.Nodes.Count
     $failures = @()
     $lastError = $null

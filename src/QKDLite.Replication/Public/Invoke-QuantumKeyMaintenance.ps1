@@ -17,6 +17,15 @@ function Invoke-QuantumKeyMaintenance {
         passed over and why). The replicated create starts at the node that answered the count and
         fails over the same way. A site is unreachable only when none of its nodes answers.
 
+        A site reached through another (Via in the Replication section, a chain A -> B -> C) is
+        counted and topped up through that site, as every replicated operation reaches it: a node of
+        the relay site (with the same failover) opens the session to the far site and runs the count
+        there, and the replicated create takes the same way and sessions. The relay site need not be
+        named in the entry. When the relay site does not answer, the keyID fails with the connection
+        error's id and a message naming both sites ("Remote siteC is reached through remote siteB,
+        which did not answer: ..."); so it does when the far site does not answer a relay that does
+        ("Remote siteC did not answer its relay, remote siteB: ...").
+
         Before counting, it carries out every replication transaction that is decided but not yet
         finished on every node (a run that crashed, a node that was unreachable), as
         Resume-QuantumKeyReplication does, so that keys committed on one node and not yet on another

@@ -62,7 +62,8 @@ function New-ReplicatedQuantumKey {
         Remote nodes or sites: hashtables or objects with HostName and optionally Port, UserName,
         KeyFilePath, KnownHostsFile, ModulePath, Kme and Session (see Import-ReplicatedQuantumKey), or
         sites with Name and Nodes (and Via, the site that relays to it) as Get-ReplicationRemote
-        returns them.
+        returns them. Via names another site given here or one of node.json, or is that site itself
+        (Name and Nodes, whose Sessions are then reused for the relay).
 
     .PARAMETER Remote
         Names of remote sites in the Replication section of node.json. Without -Node and -Remote, every

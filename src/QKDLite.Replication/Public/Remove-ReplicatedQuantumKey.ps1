@@ -28,7 +28,8 @@ function Remove-ReplicatedQuantumKey {
         default QKDLite), Kme (its KME, for QKD keys) and Session (an open session from
         New-ReplicationSession to reuse; it is left open). A site: Name and Nodes (a list of such
         nodes sharing one key store, tried in order), and Via when it is reached through another site
-        (given with -Node too, or configured), as Get-ReplicationRemote returns it.
+        (its name, given with -Node too or configured, or that site itself with Name and Nodes, whose
+        Sessions are then reused), as Get-ReplicationRemote returns it.
 
     .PARAMETER Remote
         Names of remote sites in the Replication section of node.json (see Get-ReplicationRemote).

@@ -6,13 +6,24 @@ function Test-ReplicationNode {
     .DESCRIPTION
         Test-ReplicationNode opens a session as New-ReplicationSession does, imports QKDLite on the node,
         and compares the check value of the node's transport key with this node's. It returns one
-        ReplicationNodeStatus object (QKDLite.ReplicationNodeStatus) and does not stop on a failed check:
+        ReplicationNodeStatus object (QKDLite.ReplicationNodeStatus) per node checked and does not stop
+        on a failed check:
         Reachable (the SSH port answers), KeyExchange (the negotiated algorithm), PostQuantum,
         QKDLiteVersion (empty when QKDLite cannot be imported there), TransportKeyCheckValue (the
         node's), LocalTransportKeyCheckValue, TransportKeyMatches, Ready (every check passed), and
-        Problem and ErrorId for the first check that failed.
+        Problem and ErrorId for the first check that failed, besides Node, Remote and Via.
 
         Transport keys are compared by check value only; no key material crosses the network.
+
+        A node of a site reached through another (Via in node.json, a chain A -> B -> C) is checked from
+        that site, as its replication steps run there: a node of the relay site (the first that
+        answers, the others in turn) makes the checks (its SSH connection to the node, with the relay's
+        key and known-hosts files, QKDLite and the transport key there) and reports them; the check value
+        is compared here. Give -Remote to check the configured sites' nodes this way, or -Via with a
+        node's settings. The result's Remote names the site (with -Remote) and Via the site it was
+        reached through (empty when this node checked it itself). When the relay site does not answer,
+        the node is not ready and Problem names both sites ("Remote siteC is reached through remote
+        siteB, which did not answer: ..."), with the connection error's id.
 
     .PARAMETER HostName
         Name or address of the node.
@@ -33,12 +44,23 @@ function Test-ReplicationNode {
         What the node imports to load QKDLite: a module name on its PSModulePath, or the path of its
         QKDLite.psd1. Default: QKDLite.
 
+    .PARAMETER Via
+        Name of the remote site in the Replication section of node.json through which the node is
+        reached: the checks are made from a node of that site. The node's KeyFilePath and
+        KnownHostsFile are then files on the relaying node (a relative path is taken relative to its
+        node.json).
+
+    .PARAMETER Remote
+        Names of remote sites in the Replication section of node.json (wildcards allowed): every node of
+        each is checked, a site with Via through its relay. An unknown name is ReplicationRemoteNotFound.
+
     .PARAMETER TokenLabel
         This node's key store whose transport key is compared (a connected store). Default: the
         session's default key store.
 
     .PARAMETER ConnectTimeoutSeconds
-        How long to wait for the node to answer. Default 15.
+        How long to wait for the node (and a relay site's node) to answer, unless node.json sets its
+        own ConnectTimeoutSeconds. Default 15.
 
     .EXAMPLE
         Test-ReplicationNode -HostName node-b.example.net -UserName qkdlite -KeyFilePath ~/.ssh/qkdlite_ed25519
@@ -52,97 +74,65 @@ function Test-ReplicationNode {
         Checks every node listed in a CSV file (columns HostName, Port, UserName, KeyFilePath) and shows
         the ones that are not ready, with the reason.
 
+    .EXAMPLE
+        Test-ReplicationNode -Remote siteB, siteC | Format-Table Node, Remote, Via, Ready, ErrorId
+
+        Checks every node of the configured sites siteB and siteC; siteC, reached Via siteB, is checked
+        from a node of siteB, and its result shows Via siteB.
+
     .OUTPUTS
         QKDLite.ReplicationNodeStatus
     #>
-    [CmdletBinding()]
+    [CmdletBinding(DefaultParameterSetName = 'Node')]
     [OutputType('QKDLite.ReplicationNodeStatus')]
     param(
-        [Parameter(Mandatory, Position = 0, ValueFromPipelineByPropertyName)][ValidateNotNullOrEmpty()][string]$HostName,
-        [Parameter(ValueFromPipelineByPropertyName)][ValidateRange(1, 65535)][int]$Port = 22,
-        [Parameter(ValueFromPipelineByPropertyName)][string]$UserName,
-        [Parameter(ValueFromPipelineByPropertyName)][string]$KeyFilePath,
-        [Parameter(ValueFromPipelineByPropertyName)][string]$KnownHostsFile,
-        [Parameter(ValueFromPipelineByPropertyName)][ValidateNotNullOrEmpty()][string]$ModulePath = 'QKDLite',
+        [Parameter(Mandatory, Position = 0, ValueFromPipelineByPropertyName, ParameterSetName = 'Node')][ValidateNotNullOrEmpty()][string]$HostName,
+        [Parameter(ValueFromPipelineByPropertyName, ParameterSetName = 'Node')][ValidateRange(1, 65535)][int]$Port = 22,
+        [Parameter(ValueFromPipelineByPropertyName, ParameterSetName = 'Node')][string]$UserName,
+        [Parameter(ValueFromPipelineByPropertyName, ParameterSetName = 'Node')][string]$KeyFilePath,
+        [Parameter(ValueFromPipelineByPropertyName, ParameterSetName = 'Node')][string]$KnownHostsFile,
+        [Parameter(ValueFromPipelineByPropertyName, ParameterSetName = 'Node')][ValidateNotNullOrEmpty()][string]$ModulePath = 'QKDLite',
+        [Parameter(ValueFromPipelineByPropertyName, ParameterSetName = 'Node')][string]$Via,
+        [Parameter(Mandatory, ParameterSetName = 'Remote')][SupportsWildcards()][ValidateNotNullOrEmpty()][string[]]$Remote,
         [string]$TokenLabel,
         [ValidateRange(1, 600)][int]$ConnectTimeoutSeconds = 15
     )
     process {
         Assert-ReplicationHost -Cmdlet $PSCmdlet
-        $status = [ordered]@{
-            PSTypeName                  = 'QKDLite.ReplicationNodeStatus'
-            Node                        = Get-NodeName $HostName $Port $UserName
-            Reachable                   = $false
-            KeyExchange                 = $null
-            PostQuantum                 = $false
-            QKDLiteVersion              = $null
-            TransportKeyCheckValue      = $null
-            LocalTransportKeyCheckValue = $null
-            TransportKeyMatches         = $false
-            Ready                       = $false
-            Problem                     = $null
-            ErrorId                     = $null
-        }
+        $localCheckValue = $null
         $local = @{ ErrorAction = 'Stop' }
         if ($TokenLabel) { $local.TokenLabel = $TokenLabel }
-        try { $status.LocalTransportKeyCheckValue = (QKDLite\Get-TransportKey @local).CheckValue } catch { Write-Verbose "This node has no transport key: $($_.Exception.Message)" }
+        try { $localCheckValue = (QKDLite\Get-TransportKey @local).CheckValue } catch { Write-Verbose "This node has no transport key: $($_.Exception.Message)" }
 
-        $client = [System.Net.Sockets.TcpClient]::new()
+        # The nodes to check, in sites: the configured ones, or the node given, reached Via a site if named.
+        $sites = @()
         try {
-            $status.Reachable = $client.ConnectAsync($HostName, $Port).Wait($ConnectTimeoutSeconds * 1000) -and $client.Connected
-        }
-        catch { $status.Reachable = $false }
-        finally { $client.Dispose() }
-        if (-not $status.Reachable) {
-            $status.ErrorId = 'ReplicationNodeUnreachable'
-            $status.Problem = "Nothing answers on $HostName port $Port."
-            return [pscustomobject]$status
-        }
-
-        $session = $null
-        try {
-            $connection = @{}
-            foreach ($name in 'HostName', 'Port', 'UserName', 'KeyFilePath', 'KnownHostsFile', 'ConnectTimeoutSeconds') {
-                if ($PSBoundParameters.ContainsKey($name)) { $connection[$name] = $PSBoundParameters[$name] }
-            }
-            $session = New-ReplicationSession @connection -ErrorAction Stop
-            $status.KeyExchange = $session.KeyExchange
-            $status.PostQuantum = $true
-            $remote = Invoke-Command -Session $session -ErrorAction Stop -ArgumentList $ModulePath -ScriptBlock {
-                param($ModulePath)
-                $module = Import-Module -Name $ModulePath -PassThru -ErrorAction Stop -WarningAction SilentlyContinue | Where-Object Name -EQ 'QKDLite' | Select-Object -First 1
-                $checkValue = $null
-                $problem = $null
-                try { $checkValue = (Get-TransportKey -ErrorAction Stop).CheckValue } catch { $problem = "$($_.FullyQualifiedErrorId -replace ',.*$', ''): $($_.Exception.Message)" }
-                [pscustomobject]@{ Version = [string]$module.Version; CheckValue = $checkValue; Problem = $problem }
-            }
-            $status.QKDLiteVersion = $remote.Version
-            $status.TransportKeyCheckValue = $remote.CheckValue
-            $status.TransportKeyMatches = [bool]$remote.CheckValue -and $remote.CheckValue -ceq $status.LocalTransportKeyCheckValue
-            if (-not $remote.CheckValue) {
-                $status.ErrorId = 'ReplicationTransportKeyMissing'
-                $status.Problem = "The node has no usable transport key: $($remote.Problem)"
-            }
-            elseif (-not $status.LocalTransportKeyCheckValue) {
-                $status.ErrorId = 'ReplicationTransportKeyMissing'
-                $status.Problem = 'This node has no transport key. Provision one with Set-TransportKey.'
-            }
-            elseif (-not $status.TransportKeyMatches) {
-                $status.ErrorId = 'ReplicationTransportKeyMismatch'
-                $status.Problem = "The node's transport key has check value $($remote.CheckValue); this node's has $($status.LocalTransportKeyCheckValue). Key blocks made here would be refused there."
-            }
+            if ($PSCmdlet.ParameterSetName -eq 'Remote') { $sites = @(ConvertTo-ReplicationNode -Cmdlet $PSCmdlet -Remote $Remote) }
             else {
-                $status.Ready = $true
+                $node = @{ ModulePath = $ModulePath }
+                foreach ($name in 'HostName', 'Port', 'UserName', 'KeyFilePath', 'KnownHostsFile', 'ConnectTimeoutSeconds') {
+                    if ($PSBoundParameters.ContainsKey($name)) { $node[$name] = $PSBoundParameters[$name] }
+                }
+                if (-not $node.ContainsKey('Port')) { $node.Port = $Port }
+                $item = @{ Name = Get-NodeName $HostName $Port $UserName; Nodes = @($node) }
+                if ($Via) { $item.Via = $Via }
+                $sites = @(ConvertTo-ReplicationNode -Cmdlet $PSCmdlet -Node $item)
+            }
+            # -ConnectTimeoutSeconds for every node on the way that does not set its own.
+            foreach ($member in @($sites | ForEach-Object { for ($site = $_; $site; $site = $site.Via) { $site.Nodes } })) {
+                if ($PSBoundParameters.ContainsKey('ConnectTimeoutSeconds') -and -not $member.Connection.ContainsKey('ConnectTimeoutSeconds')) { $member.Connection.ConnectTimeoutSeconds = $ConnectTimeoutSeconds }
+            }
+
+            foreach ($site in $sites) {
+                foreach ($member in $site.Nodes) {
+                    $timeout = if ($member.Connection.ContainsKey('ConnectTimeoutSeconds')) { [int]$member.Connection.ConnectTimeoutSeconds } else { $ConnectTimeoutSeconds }
+                    $check = if (Test-RelayedSite $site) { Test-RelayedNodeConnection -Site $site -Member $member -ConnectTimeoutSeconds $timeout }
+                    else { Test-NodeConnection -Connection $member.Connection -ModulePath $member.ModulePath -ConnectTimeoutSeconds $timeout }
+                    ConvertTo-ReplicationNodeStatus -Check $check -Node $member.Name -Remote $(if ($PSCmdlet.ParameterSetName -eq 'Remote') { $site.Name }) `
+                        -Via $(if (Test-RelayedSite $site) { $site.Via.Name }) -LocalCheckValue $localCheckValue
+                }
             }
         }
-        catch {
-            $status.ErrorId = $_.FullyQualifiedErrorId -replace ',.*$', ''
-            if ($status.PostQuantum -and -not $status.QKDLiteVersion) { $status.ErrorId = 'ReplicationModuleNotFound' }
-            $status.Problem = $_.Exception.Message
-        }
-        finally {
-            if ($session) { Remove-PSSession -Session $session }
-        }
-        [pscustomobject]$status
+        finally { Close-ReplicationSites -Participants $sites }
     }
 }
