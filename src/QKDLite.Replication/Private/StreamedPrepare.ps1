@@ -42,6 +42,9 @@ function Invoke-StreamedCreatePrepare {
         catch {
             Write-Verbose "Remote $($Site.Name): node $($member.Name) is not available for a streamed prepare ($(Get-ErrorSummary $_))."
             $result.RemoteBroken = $true
+            # The ordinary step then starts at the site's next node and comes back to this one last,
+            # rather than waiting for it twice.
+            $Site.Current = ($Site.Current + 1) % $Site.Nodes.Count
         }
         if ($streaming) {
             $remote = { Invoke-Command -Session $session -ErrorAction Stop -ArgumentList $member.ModulePath, $TransactionId -ScriptBlock {
