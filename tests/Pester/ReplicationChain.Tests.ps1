@@ -67,45 +67,14 @@ BeforeAll {
         @(New-QuantumKey -TokenLabel Source -KeyId 'CHAIN' -Count $Count | Export-QuantumKey -TokenLabel Source)
     }
 
-    # What a site shows for these labels: check values of visible keys, keys held prepared, and the
-    # phase of one transaction in its own record ('none' when it never heard of it).
-    $stateScript = {
-        param($Label, $TransactionId)
-        [pscustomobject]@{
-            Visible = @($Label | ForEach-Object { @(Get-QuantumKey -Label $_ -ErrorAction SilentlyContinue) } | ForEach-Object CheckValue)
-            Held    = [int](@(Get-QuantumKeyTransaction -InDoubt | Where-Object { @($_.Labels | Where-Object { $_ -in $Label }).Count } | Measure-Object -Property HeldKeys -Sum).Sum)
-            Phase   = if ($TransactionId) { $info = @(Get-QuantumKeyTransaction -TransactionId $TransactionId -ErrorAction SilentlyContinue); if ($info.Count) { "$($info[0].Phase)" } else { 'none' } } else { $null }
-        }
-    }
+    # The sites' state and the invariants (ReplicationTestHelper.psm1) on this file's sessions.
     function Get-SiteState([string[]]$Label, [string]$TransactionId) {
-        [pscustomobject]@{
-            local = & $stateScript $Label $TransactionId
-            siteB = Invoke-Command -Session $sessionB -ScriptBlock $stateScript -ArgumentList $Label, $TransactionId
-            siteC = Invoke-Command -Session $sessionC -ScriptBlock $stateScript -ArgumentList $Label, $TransactionId
-        }
+        Get-TestSiteState -Label $Label -TransactionId $TransactionId -SessionB $sessionB -SessionC $sessionC
     }
-
-    # All or nothing per label with identical material (by check value) on A, B and C, one object per
-    # label, nothing pending anywhere.
     function Assert-AllOrNothing([string[]]$Label, [bool]$Present, [string[]]$CheckValue, [string]$Because = '') {
-        $state = Get-SiteState $Label
-        foreach ($site in 'local', 'siteB', 'siteC') {
-            $visible = @($state.$site.Visible)
-            if ($Present) {
-                $visible.Count | Should -Be $Label.Count -Because "$site shows each committed key exactly once $Because"
-                $visible | Should -Be @($state.local.Visible) -Because "$site holds the same material as this node $Because"
-                if ($CheckValue) { $visible | Should -Be $CheckValue -Because $Because }
-            }
-            else {
-                $visible | Should -BeNullOrEmpty -Because "$site shows none of the keys $Because"
-            }
-            $state.$site.Held | Should -Be 0 -Because "nothing stays pending on $site $Because"
-        }
+        Assert-TestAllOrNothing -State (Get-SiteState $Label) -Label $Label -Present $Present -CheckValue $CheckValue -Because $Because
     }
-
-    function Get-Entry([string]$Label) {
-        @(Get-QuantumKeyReplication | Where-Object { $_.Labels -contains $Label })[-1]
-    }
+    function Get-Entry([string]$Label) { Get-TestReplicationEntry -Label $Label }
 }
 
 AfterAll {

@@ -60,44 +60,14 @@ BeforeAll {
         @(New-QuantumKey -TokenLabel Source -KeyId 'FAULT' -Count $Count | Export-QuantumKey -TokenLabel Source)
     }
 
-    # What a node shows for these labels: check values of visible keys (one entry per object), and
-    # keys held prepared.
-    $stateScript = {
-        param($Label)
-        [pscustomobject]@{
-            Visible = @($Label | ForEach-Object { @(Get-QuantumKey -Label $_ -ErrorAction SilentlyContinue) } | ForEach-Object CheckValue)
-            Held    = [int](@(Get-QuantumKeyTransaction -InDoubt | Where-Object { @($_.Labels | Where-Object { $_ -in $Label }).Count } | Measure-Object -Property HeldKeys -Sum).Sum)
-        }
+    # The sites' state and the invariants (ReplicationTestHelper.psm1) on this file's sessions.
+    function Get-SiteState([string[]]$Label, [string]$TransactionId) {
+        Get-TestSiteState -Label $Label -TransactionId $TransactionId -SessionB $sessionB -SessionC $sessionC
     }
-    function Get-SiteState([string[]]$Label) {
-        [pscustomobject]@{
-            local = & $stateScript $Label
-            siteB = Invoke-Command -Session $sessionB -ScriptBlock $stateScript -ArgumentList (, $Label)
-            siteC = Invoke-Command -Session $sessionC -ScriptBlock $stateScript -ArgumentList (, $Label)
-        }
-    }
-
-    # The invariants: all or nothing per label with identical material (by check value) on every
-    # node, one object per label, nothing pending anywhere.
     function Assert-AllOrNothing([string[]]$Label, [bool]$Present, [string[]]$CheckValue, [string]$Because = '') {
-        $state = Get-SiteState $Label
-        foreach ($site in 'local', 'siteB', 'siteC') {
-            $visible = @($state.$site.Visible)
-            if ($Present) {
-                $visible.Count | Should -Be $Label.Count -Because "$site shows each committed key exactly once $Because"
-                $visible | Should -Be @($state.local.Visible) -Because "$site holds the same material as this node $Because"
-                if ($CheckValue) { $visible | Should -Be $CheckValue -Because $Because }
-            }
-            else {
-                $visible | Should -BeNullOrEmpty -Because "$site shows none of the keys $Because"
-            }
-            $state.$site.Held | Should -Be 0 -Because "nothing stays pending on $site $Because"
-        }
+        Assert-TestAllOrNothing -State (Get-SiteState $Label) -Label $Label -Present $Present -CheckValue $CheckValue -Because $Because
     }
-
-    function Get-Entry([string]$Label) {
-        @(Get-QuantumKeyReplication | Where-Object { $_.Labels -contains $Label })[-1]
-    }
+    function Get-Entry([string]$Label) { Get-TestReplicationEntry -Label $Label }
 }
 
 AfterAll {
@@ -490,7 +460,7 @@ Describe 'Connections cut and remotes down' {
 
         $entryDownAtCommit = Get-Entry $blocksDownAtCommit[0].Label
         $resumedWhileDown = @(Resume-QuantumKeyReplication -Remote siteB, siteC -TransactionId $entryDownAtCommit.TransactionId -WarningVariable downWarning -WarningAction SilentlyContinue)
-        $stateWhileDown = [pscustomobject]@{ local = & $stateScript @($blocksDownAtCommit.Label); siteB = Invoke-Command -Session $sessionB -ScriptBlock $stateScript -ArgumentList (, @($blocksDownAtCommit.Label)) }
+        $stateWhileDown = Get-TestSiteState -Label @($blocksDownAtCommit.Label) -SessionB $sessionB
         $sshC = Start-TestSshd -Directory $sshDirectory -Keys $sshKeys -Name 'c' -RemoteHome $homeC -KexAlgorithms $pqKex -Port $sshC.Port
         $servers.Add($sshC)
         $sessionC = New-SiteSession $sshC

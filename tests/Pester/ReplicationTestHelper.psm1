@@ -50,4 +50,52 @@ function Initialize-TestReplicationSites {
     }
 }
 
-Export-ModuleMember -Function 'Initialize-TestReplicationSites'
+function Get-TestSiteState {
+    <#
+    What this node and sites B and C show for these labels: check values of visible keys (one entry
+    per object), keys held prepared, and with -TransactionId the phase of that transaction in each
+    node's own record ('none' when it never heard of it). Without -SessionC (site C down), siteC is empty.
+    #>
+    param([string[]]$Label, [string]$TransactionId, [Parameter(Mandatory)]$SessionB, $SessionC)
+    $stateScript = {
+        param($Label, $TransactionId)
+        [pscustomobject]@{
+            Visible = @($Label | ForEach-Object { @(Get-QuantumKey -Label $_ -ErrorAction SilentlyContinue) } | ForEach-Object CheckValue)
+            Held    = [int](@(Get-QuantumKeyTransaction -InDoubt | Where-Object { @($_.Labels | Where-Object { $_ -in $Label }).Count } | Measure-Object -Property HeldKeys -Sum).Sum)
+            Phase   = if ($TransactionId) { $info = @(Get-QuantumKeyTransaction -TransactionId $TransactionId -ErrorAction SilentlyContinue); if ($info.Count) { "$($info[0].Phase)" } else { 'none' } } else { $null }
+        }
+    }
+    [pscustomobject]@{
+        local = & $stateScript $Label $TransactionId
+        siteB = Invoke-Command -Session $SessionB -ScriptBlock $stateScript -ArgumentList $Label, $TransactionId
+        siteC = if ($SessionC) { Invoke-Command -Session $SessionC -ScriptBlock $stateScript -ArgumentList $Label, $TransactionId }
+    }
+}
+
+function Assert-TestAllOrNothing {
+    <#
+    The invariants on a state from Get-TestSiteState: all or nothing per label with identical material
+    (by check value) on every node, one object per label, nothing pending anywhere.
+    #>
+    param([Parameter(Mandatory)]$State, [string[]]$Label, [bool]$Present, [string[]]$CheckValue, [string]$Because = '')
+    foreach ($site in 'local', 'siteB', 'siteC') {
+        $visible = @($State.$site.Visible)
+        if ($Present) {
+            $visible.Count | Should -Be $Label.Count -Because "$site shows each committed key exactly once $Because"
+            $visible | Should -Be @($State.local.Visible) -Because "$site holds the same material as this node $Because"
+            if ($CheckValue) { $visible | Should -Be $CheckValue -Because $Because }
+        }
+        else {
+            $visible | Should -BeNullOrEmpty -Because "$site shows none of the keys $Because"
+        }
+        $State.$site.Held | Should -Be 0 -Because "nothing stays pending on $site $Because"
+    }
+}
+
+function Get-TestReplicationEntry {
+    <# This node's latest journal entry of a transaction holding -Label. #>
+    param([string]$Label)
+    @(Get-QuantumKeyReplication | Where-Object { $_.Labels -contains $Label })[-1]
+}
+
+Export-ModuleMember -Function 'Initialize-TestReplicationSites', 'Get-TestSiteState', 'Assert-TestAllOrNothing', 'Get-TestReplicationEntry'
